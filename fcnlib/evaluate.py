@@ -1,0 +1,115 @@
+"""Evaluation at the photos' original resolution: per class, per photo, and for receipts, per quad.
+
+`evaluate(predictor, pairs, out_dir)` predicts every photo of a pairs file at its own size,
+accumulates one confusion matrix over all pixels (exact dataset-level scores), scores each photo
+(IoU, boundary F1) and, for a binary task, the receipt's quadrilateral (quad IoU and corner error
+against `corners/<stem>.json` beside the masks when present, else against the quad fitted to the
+true mask) and false receipts on photos with no receipt. Writes `per_photo.csv`,
+`summary.json` and `worst.png` (the photos with the lowest IoU).
+"""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+
+from fcnlib import data, metrics, postprocess, viz
+from fcnlib.predict import Predictor, class_map, foreground
+
+BF_TOLERANCE = 2
+
+
+def true_corners(mask_path: Path, mask: np.ndarray):
+    """Annotated corners (`<root>/corners/<stem>.json`) or the quad fitted to the true mask."""
+    j = mask_path.parent.parent / "corners" / f"{mask_path.stem}.json"
+    if j.exists():
+        c = json.loads(j.read_text()).get("corners")
+        return None if c is None else postprocess.order_corners(np.asarray(c, dtype=float))
+    return postprocess.fit_quad(mask.astype(bool)) if mask.any() else None
+
+
+def score_photo(prob: np.ndarray, mask: np.ndarray, num_classes: int, corners_true) -> dict:
+    """Scores of one photo: IoU of the foreground (or mean IoU), BF1, and the quad when binary."""
+    pred = class_map(prob)
+    s = metrics.scores(metrics.confusion_matrix(mask, pred, num_classes))
+    row = {"iou": float(s["iou"][1]) if num_classes == 2 else float(s["miou"]),
+           "miou": float(s["miou"]), "pixel_accuracy": float(s["pixel_accuracy"]),
+           "bf1": float(metrics.boundary_f1(mask, pred, tolerance=BF_TOLERANCE, num_classes=num_classes)),
+           "has_object": bool(mask.any())}
+    if num_classes == 2:
+        found = postprocess.extract(foreground(prob))
+        row["detected"] = found.corners is not None
+        row["score"] = float(found.score)
+        if corners_true is not None:
+            diag = float(np.hypot(*mask.shape))
+            if found.corners is None:
+                row["quad_iou"], row["corner_error"] = 0.0, float("nan")
+            else:
+                row["quad_iou"] = float(metrics.quad_iou(found.corners, corners_true, mask.shape))
+                row["corner_error"] = float(metrics.corner_error(found.corners, corners_true, diag))
+    return row, pred
+
+
+def summarize(rows: list[dict], cm: np.ndarray, class_names) -> dict:
+    """Dataset-level figures from the total confusion matrix and the per-photo rows."""
+    s = metrics.scores(cm)
+    out = {"photos": len(rows),
+           "per_class": {name: {"iou": float(s["iou"][i]), "precision": float(s["precision"][i]),
+                                "recall": float(s["recall"][i]), "dice": float(s["dice"][i])}
+                         for i, name in enumerate(class_names)},
+           "miou": float(s["miou"]), "pixel_accuracy": float(s["pixel_accuracy"])}
+    objects = [r for r in rows if r["has_object"]]
+    if objects:
+        ious = np.array([r["iou"] for r in objects])
+        out.update(mean_iou=float(ious.mean()), share_iou_ge_0_9=float((ious >= 0.9).mean()),
+                   mean_bf1=float(np.mean([r["bf1"] for r in objects])))
+        quads = [r for r in objects if "quad_iou" in r]
+        if quads:
+            errs = np.array([r["corner_error"] for r in quads])
+            out.update(mean_quad_iou=float(np.mean([r["quad_iou"] for r in quads])),
+                       median_corner_error=float(np.nanmedian(errs)) if np.isfinite(errs).any() else None,
+                       missed=int(sum(not r["detected"] for r in quads)))
+    empty = [r for r in rows if not r["has_object"] and "detected" in r]
+    if empty:
+        out["false_receipts"] = f"{sum(r['detected'] for r in empty)} of {len(empty)}"
+    return out
+
+
+def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None,
+             worst: int = 8, batch_size: int = 8) -> dict:
+    """Evaluate a model on a pairs file; write per_photo.csv, summary.json and worst.png."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
+    k = predictor.num_classes
+    cm = np.zeros((k, k), dtype=np.int64)
+    rows, kept = [], []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start:start + batch_size]
+        photos = [data.read_image(p) for p, _ in chunk]
+        masks = [data.read_mask(m, mask_values=mask_values) for _, m in chunk]
+        for (photo_path, mask_path), photo, mask, prob in zip(chunk, photos, masks,
+                                                               predictor.predict(photos, batch_size)):
+            if mask.shape != photo.shape[:2]:
+                raise data.DataError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, photo "
+                                     f"{photo_path} is {photo.shape[1]}x{photo.shape[0]}")
+            row, pred = score_photo(prob, mask, k, true_corners(Path(mask_path), mask) if k == 2 else None)
+            cm += metrics.confusion_matrix(mask, pred, k)
+            rows.append({"photo": str(photo_path), **row})
+            kept.append((row["iou"], photo, mask, pred, Path(photo_path).stem))
+    fields = list(dict.fromkeys(key for r in rows for key in r))
+    with open(out / "per_photo.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    summary = summarize(rows, cm, predictor.class_names[:k])
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if worst and kept:
+        kept.sort(key=lambda t: t[0])
+        sel = kept[:worst]
+        fig = viz.gallery([t[1] for t in sel], [t[2] for t in sel], [t[3] for t in sel],
+                          titles=[f"{t[4]} IoU {t[0]:.3f}" for t in sel])
+        fig.savefig(out / "worst.png", dpi=80)
+    return summary

@@ -1,0 +1,224 @@
+"""Custom Keras layers shared by the fcnlib architectures, written with ``keras.ops`` only.
+
+Why here: SegNet's max-unpooling, padding any input size to a multiple of the network's stride,
+cropping back, local response normalization and the bilinear kernel initializer of FCN are not in
+Keras. Every layer is backend-agnostic (TensorFlow, JAX, PyTorch), accepts ``None`` spatial sizes,
+is registered as serializable under the ``fcnlib`` package and converts to TFLite (only slicing,
+padding, comparisons, repeat and elementwise ops are used).
+
+Max-unpooling design: :class:`MaxPoolingWithArgmax` returns the pooled map and a full-resolution
+0/1 "switches" mask holding exactly one 1 per 2x2 window and channel, at the first maximum in
+row-major window order (the pooling record). :class:`MaxUnpooling` takes two inputs, the map from
+below and that record, repeats each value over its window and keeps it only where the maximum was:
+the classic index unpooling of Badrinarayanan et al., with odd sizes handled by -inf padding.
+"""
+from __future__ import annotations
+
+import numpy as np
+import keras
+from keras import ops
+
+__all__ = [
+    "MaxPoolingWithArgmax",
+    "MaxUnpooling",
+    "PadToMultiple",
+    "Crop",
+    "LocalResponseNormalization",
+    "BilinearUpsampling",
+    "NORMALIZATIONS",
+    "check_common",
+    "conv_block",
+    "classifier_head",
+]
+
+NORMALIZATIONS = ("batch", "none", "lrn")
+
+
+def _repeat2x2(x):
+    """Nearest-neighbour 2x upsampling of an NHWC tensor (each value fills its 2x2 window)."""
+    return ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+
+
+def _half(n):
+    return None if n is None else (n + 1) // 2
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class MaxPoolingWithArgmax(keras.layers.Layer):
+    """2x2 stride-2 max pooling that also returns where each maximum came from.
+
+    Returns ``(pooled, switches)``: ``pooled`` is (B, ceil(H/2), ceil(W/2), C); ``switches`` is a
+    (B, H, W, C) 0/1 mask, one 1 per window and channel at the first maximum (row-major) of the
+    window. Odd sizes are padded with -inf on the bottom/right, so the last window holds only real
+    values, and the mask is cropped back to H x W.
+    """
+
+    def call(self, x):
+        h, w = ops.shape(x)[1], ops.shape(x)[2]
+        neg_inf = ops.convert_to_tensor(-np.inf, dtype=x.dtype)
+        xp = ops.pad(x, [[0, 0], [0, h % 2], [0, w % 2], [0, 0]], constant_values=neg_inf)
+        a, b = xp[:, 0::2, 0::2], xp[:, 0::2, 1::2]
+        c, d = xp[:, 1::2, 0::2], xp[:, 1::2, 1::2]
+        pooled = ops.maximum(ops.maximum(a, b), ops.maximum(c, d))
+        # First maximum in window order a, b, c, d (ties go to the earliest).
+        ma = ops.equal(a, pooled)
+        mb = ops.logical_and(ops.equal(b, pooled), ops.logical_not(ma))
+        taken = ops.logical_or(ma, mb)
+        mc = ops.logical_and(ops.equal(c, pooled), ops.logical_not(taken))
+        md = ops.logical_not(ops.logical_or(taken, mc))
+        # Scatter back to full resolution: repeat each window flag and keep its own corner.
+        rows = ops.cast(ops.arange(ops.shape(xp)[1]) % 2, x.dtype)[None, :, None, None]
+        cols = ops.cast(ops.arange(ops.shape(xp)[2]) % 2, x.dtype)[None, None, :, None]
+        top, left = 1 - rows, 1 - cols
+        switches = (
+            _repeat2x2(ops.cast(ma, x.dtype)) * (top * left)
+            + _repeat2x2(ops.cast(mb, x.dtype)) * (top * cols)
+            + _repeat2x2(ops.cast(mc, x.dtype)) * (rows * left)
+            + _repeat2x2(ops.cast(md, x.dtype)) * (rows * cols)
+        )
+        switches = ops.stop_gradient(switches[:, :h, :w, :])
+        return pooled, switches
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        return (b, _half(h), _half(w), c), (b, h, w, c)
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class MaxUnpooling(keras.layers.Layer):
+    """Max-unpooling from two inputs ``[x, switches]``: each value of ``x`` goes back to the position
+    its maximum came from in the mirrored pooling (zeros elsewhere); output is switches' size."""
+
+    def call(self, inputs):
+        x, switches = inputs
+        h, w = ops.shape(switches)[1], ops.shape(switches)[2]
+        up = _repeat2x2(x)[:, :h, :w, :]
+        return up * ops.cast(switches, up.dtype)
+
+    def compute_output_shape(self, input_shapes):
+        x_shape, s_shape = input_shapes
+        return (x_shape[0], s_shape[1], s_shape[2], x_shape[3])
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class PadToMultiple(keras.layers.Layer):
+    """Pads H and W (bottom/right, with ``value``) up to the next multiple of ``multiple``, so a
+    network with ``log2(multiple)`` poolings sees exact halvings; :class:`Crop` undoes it."""
+
+    def __init__(self, multiple: int, value: float = 0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.multiple = int(multiple)
+        self.value = float(value)
+
+    def call(self, x):
+        m = self.multiple
+        h, w = ops.shape(x)[1], ops.shape(x)[2]
+        pad = [[0, 0], [0, (m - h % m) % m], [0, (m - w % m) % m], [0, 0]]
+        return ops.pad(x, pad, constant_values=ops.convert_to_tensor(self.value, x.dtype))
+
+    def compute_output_shape(self, input_shape):
+        b, h, w, c = input_shape
+        m = self.multiple
+        return (b, None if h is None else -(-h // m) * m, None if w is None else -(-w // m) * m, c)
+
+    def get_config(self):
+        return {**super().get_config(), "multiple": self.multiple, "value": self.value}
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class Crop(keras.layers.Layer):
+    """Crops ``x`` (top-left anchored) to the spatial size of ``reference``: inputs ``[x, reference]``."""
+
+    def call(self, inputs):
+        x, reference = inputs
+        return x[:, : ops.shape(reference)[1], : ops.shape(reference)[2], :]
+
+    def compute_output_shape(self, input_shapes):
+        x_shape, r_shape = input_shapes
+        return (x_shape[0], r_shape[1], r_shape[2], x_shape[3])
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Across-channel local response normalization (Krizhevsky et al. 2012):
+    ``x / (k + alpha / n * sum_{window of n channels} x**2) ** beta``, computed in float32."""
+
+    def __init__(self, size: int = 5, alpha: float = 1e-4, beta: float = 0.75, k: float = 2.0, **kwargs):
+        super().__init__(**kwargs)
+        if size < 1 or size % 2 == 0:
+            raise ValueError(f"LocalResponseNormalization size must be odd and >= 1, got {size}")
+        self.size, self.alpha, self.beta, self.k = int(size), float(alpha), float(beta), float(k)
+
+    def call(self, x):
+        r = self.size // 2
+        xf = ops.cast(x, "float32")
+        sq = ops.pad(ops.square(xf), [[0, 0], [0, 0], [0, 0], [r, r]])
+        channels = ops.shape(x)[3]
+        total = sq[..., 0:channels]
+        for i in range(1, self.size):
+            total = total + sq[..., i : i + channels]
+        out = xf / ops.power(self.k + self.alpha / self.size * total, self.beta)
+        return ops.cast(out, x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "k": self.k}
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class BilinearUpsampling(keras.initializers.Initializer):
+    """Kernel initializer for ``Conv2DTranspose`` that starts as bilinear interpolation, channel i to
+    channel i (Long et al. 2015 initialise their upsampling this way)."""
+
+    def __call__(self, shape, dtype=None):
+        kh, kw, out_ch, in_ch = shape
+        def axis_weights(k):
+            factor = (k + 1) // 2
+            center = factor - 1 if k % 2 == 1 else factor - 0.5
+            return 1 - np.abs(np.arange(k) - center) / factor
+        kernel2d = np.outer(axis_weights(kh), axis_weights(kw))
+        weights = np.zeros(shape, dtype="float32")
+        for i in range(min(out_ch, in_ch)):
+            weights[:, :, i, i] = kernel2d
+        return ops.convert_to_tensor(weights, dtype=dtype or "float32")
+
+    def get_config(self):
+        return {}
+
+
+# --- building blocks shared by segnet.py, unet.py and fcn.py -------------------------------------
+
+
+def check_common(input_shape, num_classes, normalization, dropout) -> tuple:
+    """Validates the options every architecture shares; returns input_shape as a tuple (H, W, C)."""
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3 or input_shape[2] is None:
+        raise ValueError(f"input_shape must be (height, width, channels) with known channels, got {input_shape}")
+    if int(num_classes) < 1:
+        raise ValueError(f"num_classes must be >= 1 (1 = binary with a sigmoid), got {num_classes}")
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got {normalization!r}")
+    if not 0.0 <= float(dropout) < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+    return input_shape
+
+
+def conv_block(x, filters, kernel_size, normalization, name, separable=False):
+    """Convolution ("same" padding) + optional normalization + ReLU."""
+    conv = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
+    x = conv(filters, kernel_size, padding="same", use_bias=normalization != "batch", name=f"{name}_conv")(x)
+    if normalization == "batch":
+        x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    elif normalization == "lrn":
+        x = LocalResponseNormalization(name=f"{name}_lrn")(x)
+    return keras.layers.Activation("relu", name=f"{name}_relu")(x)
+
+
+def classifier_head(logits, inputs, num_classes):
+    """Crops ``logits`` to the input's size and applies sigmoid (1 class) or softmax, in float32
+    whatever the mixed-precision policy (a float16 softmax is numerically unsafe)."""
+    logits = Crop(name="crop_to_input")([logits, inputs])
+    activation = "sigmoid" if num_classes == 1 else "softmax"
+    return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)

@@ -1,0 +1,151 @@
+"""Prediction at the photo's own size: probabilities, masks, the research's pictures, receipts.
+
+A `Predictor` wraps a trained model with the preprocessing it was trained with (the
+`<model>.json` sidecar written by training: input size and resize policy). It reads photos
+upright, predicts in batches at model size and maps probabilities back onto the original
+photo, so every output has the size of the photo the user gave.
+"""
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fcnlib import data, postprocess, viz
+
+PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
+DEFAULT_MODEL = Path(__file__).parent / "weights" / "receipt_unet.keras"
+
+
+def load_pretrained() -> "Predictor":
+    """The receipt model shipped inside the package (trained on synthetic receipts only)."""
+    if not DEFAULT_MODEL.exists():
+        raise FileNotFoundError(f"{DEFAULT_MODEL}: the shipped model is missing from this install")
+    return Predictor.load(DEFAULT_MODEL)
+
+
+@dataclass
+class Predictor:
+    """A model plus how photos are prepared for it."""
+
+    model: object
+    image_size: tuple[int, int] = (256, 256)
+    resize: str = "stretch"
+    class_names: tuple[str, ...] = ("background", "receipt")
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Predictor":
+        """Load a `.keras` model (or `default`) and its sidecar `<model>.json` when present."""
+        import keras
+
+        if str(path) == "default":
+            return load_pretrained()
+        path = Path(path)
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: model file not found")
+        model = keras.models.load_model(path, compile=False)
+        meta = {}
+        if path.with_suffix(".json").exists():
+            meta = json.loads(path.with_suffix(".json").read_text())
+        size = meta.get("image_size") or [d or 256 for d in model.input_shape[1:3]]
+        names = meta.get("class_names") or [f"class {i}" for i in range(max(2, model.output_shape[-1]))]
+        return cls(model, tuple(size), meta.get("resize", "stretch"), tuple(names))
+
+    @property
+    def num_classes(self) -> int:
+        """Classes in the output (a sigmoid head is a two-class problem)."""
+        return max(2, self.model.output_shape[-1])
+
+    def predict(self, photos: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
+        """Probability maps (H, W, K) at each photo's own size; K == 1 for a sigmoid head."""
+        out = []
+        for start in range(0, len(photos), batch_size):
+            chunk = photos[start:start + batch_size]
+            resized = [data.resize_image(p, self.image_size, self.resize) for p in chunk]
+            batch = np.stack([r[0] for r in resized]).astype(np.float32) / 255.0
+            prob = np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+            out += [placement.to_original(p) for (_, placement), p in zip(resized, prob)]
+        return out
+
+
+def class_map(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """Class ids (H, W) uint8 from probabilities (H, W, K): threshold a sigmoid, argmax a softmax."""
+    if prob.shape[-1] == 1:
+        return (prob[..., 0] >= threshold).astype(np.uint8)
+    return prob.argmax(-1).astype(np.uint8)
+
+
+def foreground(prob: np.ndarray) -> np.ndarray:
+    """P(class 1) as (H, W): the receipt probability of a binary model."""
+    return prob[..., 0] if prob.shape[-1] == 1 else prob[..., 1]
+
+
+def expand_inputs(items: list[str]) -> list[Path]:
+    """Photos named directly, folders (their photos, sorted) and glob patterns."""
+    paths: list[Path] = []
+    for item in items:
+        p = Path(item)
+        if p.is_dir():
+            paths += sorted(q for q in p.iterdir() if q.suffix.lower() in PHOTO_SUFFIXES)
+        elif any(c in item for c in "*?["):
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
+            if not matches:
+                raise FileNotFoundError(f"{item}: no photo matches this pattern")
+            paths += matches
+        elif p.exists():
+            paths.append(p)
+        else:
+            raise FileNotFoundError(f"{item}: photo not found")
+    return paths
+
+
+def _save_png(path: Path, image: np.ndarray) -> None:
+    from PIL import Image
+
+    Image.fromarray(image).save(path)
+
+
+def predict_files(predictor: Predictor, photos: list[str | Path], out_dir: str | Path,
+                  batch_size: int = 8) -> list[Path]:
+    """Write `<stem>_prob.png`, `_mask.png`, `_color.png`, `_overlay.png` for each photo."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [Path(p) for p in photos]
+    palette = viz.palette(predictor.num_classes)
+    written = []
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start:start + batch_size]
+        images = [data.read_image(p) for p in chunk]
+        for path, image, prob in zip(chunk, images, predictor.predict(images, batch_size)):
+            mask = class_map(prob)
+            _save_png(out / f"{path.stem}_prob.png", viz.prob_to_gray(prob))
+            _save_png(out / f"{path.stem}_mask.png", mask)
+            _save_png(out / f"{path.stem}_color.png", viz.colorize(mask, palette))
+            _save_png(out / f"{path.stem}_overlay.png", viz.overlay(image, mask, palette=palette))
+            written.append(out / f"{path.stem}_mask.png")
+    return written
+
+
+def extract_files(predictor: Predictor, photos: list[str | Path], out_dir: str | Path,
+                  threshold: float = 0.5, batch_size: int = 8) -> list[dict]:
+    """Write `<stem>_receipt.png` (when found) and `<stem>.json` with corners and score."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [Path(p) for p in photos]
+    results = []
+    for start in range(0, len(paths), batch_size):
+        chunk = paths[start:start + batch_size]
+        images = [data.read_image(p) for p in chunk]
+        for path, image, prob in zip(chunk, images, predictor.predict(images, batch_size)):
+            found = postprocess.extract(foreground(prob), threshold=threshold)
+            record = {"photo": str(path),
+                      "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
+                      "score": round(float(found.score), 4)}
+            if found.corners is not None:
+                _save_png(out / f"{path.stem}_receipt.png", postprocess.warp(image, found.corners))
+            (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2))
+            results.append(record)
+    return results
