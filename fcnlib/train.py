@@ -154,6 +154,9 @@ def pick_strategy(name: str = "auto"):
         else:
             name = "none"
     if name == "mirrored":
+        cpus = tf.config.list_logical_devices("CPU")
+        if not gpus and len(cpus) > 1:  # several logical CPUs: how tests check replica agreement
+            return tf.distribute.MirroredStrategy([d.name for d in cpus])
         return tf.distribute.MirroredStrategy()
     if name == "multiworker":
         return tf.distribute.MultiWorkerMirroredStrategy()
@@ -271,8 +274,8 @@ class RunCheckpoint(keras.callbacks.Callback):
             for k, v in self.state.get("callbacks", {}).get(type(cb).__name__, {}).items():
                 setattr(cb, k, v)
 
-    def _save(self, epoch_done: int):
-        self.state["epoch"] = epoch_done
+    def _save(self, epoch_done: int, batches_in_epoch: int = 0):
+        self.state["epoch"], self.state["batches_in_epoch"] = epoch_done, batches_in_epoch
         self.state["callbacks"] = {
             type(cb).__name__: {k: _jsonable(getattr(cb, k))
                                 for k in ("wait", "best", "cooldown_counter") if hasattr(cb, k)}
@@ -283,7 +286,7 @@ class RunCheckpoint(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self._batches += 1
         if self.every and self._batches % self.every == 0:
-            self._save(self.state["epoch"])
+            self._save(self.state["epoch"], batch + 1)
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
@@ -354,6 +357,7 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
     strategy = pick_strategy(config.strategy)
     train_ds, val_ds, test_ds = _datasets(config, strategy)
     steps = config.steps_per_epoch or _count_batches(train_ds)
+    state["replicas"] = strategy.num_replicas_in_sync
     with strategy.scope():
         if (run / "latest.keras").exists():
             model = keras.models.load_model(run / "latest.keras")
@@ -388,7 +392,8 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
 
     best_path = run / "best.keras" if (run / "best.keras").exists() else run / "latest.keras"
     model = keras.models.load_model(best_path)
-    results = {"best_epoch": state.get("best_epoch"), "epochs_run": len(state["history"])}
+    results = {"best_epoch": state.get("best_epoch"), "epochs_run": len(state["history"]),
+               "replicas": state.get("replicas", 1)}
     for split, ds in (("val", val_ds), ("test", test_ds)):
         if ds is not None:
             results[split] = {k: float(v) for k, v in model.evaluate(ds, verbose=0, return_dict=True).items()}

@@ -1,0 +1,171 @@
+"""Benchmarks: commands that print measured figures (`fcn bench`), never timed unit tests.
+
+- data:    photos/s of the input pipeline alone, and training throughput reading JPEGs through
+           tf.data vs the same model fed in-memory arrays (`pipeline_ratio`, target >= 0.95);
+- compute: achieved GFLOP/s of a training step of each model vs this machine's float32
+           matrix-multiply rate measured in the same run (`flops_ratio`);
+- extract: latency from a 600x800 JPEG path to the warped receipt with the shipped model
+           (`extract_ms_median`, p95) and batch throughput.
+Photos come from `../shared/data/receipts/images` when present, else from freshly generated
+synthetic receipts in a temp folder. Figures print as they are measured; `--json` prints one object.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "receipts" / "images"
+BENCH_MODELS = {"unet": {"base_filters": 16}, "fcn8s": {"base_filters": 16},
+                "segnet_basic": {"base_filters": 32}}
+
+
+def photo_folder(tmp: Path, n: int = 48) -> Path:
+    """The real receipt photos when present, else `n` synthetic ones written under `tmp`."""
+    if REAL.is_dir():
+        return REAL
+    from fcnlib import synth
+
+    synth.generate(tmp / "synth", n=n, seed=0, progress=False)
+    return tmp / "synth" / "original"
+
+
+def _say(quiet: bool, text: str) -> None:
+    if not quiet:
+        print(text, flush=True)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 10) -> float:
+    """This machine's float32 matrix-multiply rate through TensorFlow, in GFLOP/s."""
+    import tensorflow as tf
+
+    a = tf.random.normal((n, n))
+    b = tf.random.normal((n, n))
+    f = tf.function(lambda a, b: tf.reduce_sum(tf.matmul(a, b)))
+    f(a, b).numpy()
+    t = time.perf_counter()
+    for _ in range(repeats):
+        f(a, b).numpy()
+    return 2 * n**3 * repeats / (time.perf_counter() - t) / 1e9
+
+
+def _train_rate(model, ds, steps: int, batch: int) -> float:
+    """Photos/s of `model.fit` over `steps` batches of `ds`, after one warm-up epoch."""
+    model.fit(ds, steps_per_epoch=2, epochs=1, verbose=0)
+    t = time.perf_counter()
+    model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+    return steps * batch / (time.perf_counter() - t)
+
+
+def bench_data(folder: Path, quiet: bool = False, size: int = 256, batch: int = 8, steps: int = 12) -> dict:
+    """Pipeline alone, then JPEG-fed vs memory-fed training throughput of the light U-Net."""
+    import keras
+    import tensorflow as tf
+
+    from fcnlib import data, losses, models
+
+    alone = data.bench_pipeline(folder, n_batches=steps, batch_size=batch, size=size)
+    _say(quiet, f"pipeline alone: {alone['photos_per_s']:.1f} photos/s ({size}x{size}, batch {batch}, augmented)")
+    with tempfile.TemporaryDirectory() as tmp:
+        photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+        root = Path(tmp)
+        (root / "mask").mkdir()
+        pairs = []
+        from PIL import Image
+
+        for p in photos[: batch * steps]:
+            h, w = data.read_image(p).shape[:2]
+            m = np.zeros((h, w), np.uint8)
+            m[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = 1
+            Image.fromarray(m).save(root / "mask" / f"{p.stem}.png")
+            pairs.append((p, root / "mask" / f"{p.stem}.png"))
+        data.write_pairs(pairs, root / "pairs.txt")
+        ds = data.make_dataset(root / "pairs.txt", (size, size), batch, augment=True, shuffle=True, repeat=True)
+        x, y = next(iter(ds.take(1)))
+        memory = tf.data.Dataset.from_tensors((x, y)).repeat()
+        model = models.build("unet", input_shape=(size, size, 3), num_classes=1, base_filters=16)
+        model.compile(optimizer="adam", loss=losses.get("bce+dice"))
+        mem_rate = _train_rate(model, memory, steps, batch)
+        jpeg_rate = _train_rate(model, ds, steps, batch)
+    ratio = jpeg_rate / mem_rate
+    _say(quiet, f"training from JPEGs: {jpeg_rate:.1f} photos/s; from memory: {mem_rate:.1f} photos/s; "
+                f"pipeline_ratio {ratio:.3f} (target >= 0.95)")
+    keras.backend.clear_session()
+    return {"pipeline_photos_per_s": alone["photos_per_s"], "train_jpeg_photos_per_s": jpeg_rate,
+            "train_memory_photos_per_s": mem_rate, "pipeline_ratio": ratio}
+
+
+def bench_compute(quiet: bool = False, size: int = 256, batch: int = 8, steps: int = 6) -> dict:
+    """Achieved training GFLOP/s per model (3x forward FLOPs per step) vs the matmul rate."""
+    import keras
+    import tensorflow as tf
+
+    from fcnlib import losses, models
+
+    peak = matmul_gflops()
+    _say(quiet, f"float32 matmul: {peak:.1f} GFLOP/s")
+    x = tf.random.uniform((batch, size, size, 3))
+    y = tf.cast(tf.random.uniform((batch, size, size, 1)) > 0.5, tf.int32)
+    ds = tf.data.Dataset.from_tensors((x, y)).repeat()
+    ratios, rates = {}, {}
+    for name, opts in BENCH_MODELS.items():
+        model = models.build(name, input_shape=(size, size, 3), num_classes=1, **opts)
+        model.compile(optimizer="adam", loss=losses.get("bce"))
+        flops = models.count_flops(model, size, size)
+        photos_s = _train_rate(model, ds, steps, batch)
+        rates[name] = 3 * flops * photos_s / 1e9
+        ratios[name] = rates[name] / peak
+        _say(quiet, f"{name} {opts}: {flops / 1e9:.2f} GFLOPs/photo forward, {photos_s:.1f} photos/s training, "
+                    f"{rates[name]:.1f} GFLOP/s, flops_ratio {ratios[name]:.2f}")
+        keras.backend.clear_session()
+    return {"matmul_gflops": peak, "train_gflops": rates, "flops_ratio": ratios}
+
+
+def bench_extract(folder: Path, quiet: bool = False, n: int = 30) -> dict:
+    """Median and p95 latency, JPEG path -> warped receipt, and batch throughput."""
+    from fcnlib import data, postprocess
+    from fcnlib.predict import foreground, load_pretrained
+
+    predictor = load_pretrained()
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:n]
+    times = []
+    for i, p in enumerate(photos):
+        t = time.perf_counter()
+        image = data.read_image(p)
+        found = postprocess.extract(foreground(predictor.predict([image])[0]))
+        if found.corners is not None:
+            postprocess.warp(image, found.corners)
+        if i:  # the first call traces the model
+            times.append(time.perf_counter() - t)
+    ms = np.array(times) * 1000
+    t = time.perf_counter()
+    images = [data.read_image(p) for p in photos]
+    for image, prob in zip(images, predictor.predict(images, batch_size=8)):
+        found = postprocess.extract(foreground(prob))
+        if found.corners is not None:
+            postprocess.warp(image, found.corners)
+    rate = len(photos) / (time.perf_counter() - t)
+    out = {"extract_ms_median": float(np.median(ms)), "extract_ms_p95": float(np.percentile(ms, 95)),
+           "extract_batch_photos_per_s": rate}
+    _say(quiet, f"extraction: median {out['extract_ms_median']:.1f} ms, p95 {out['extract_ms_p95']:.1f} ms "
+                f"(target median <= 50 ms); batch of 8: {rate:.1f} photos/s")
+    return out
+
+
+def run(what: str = "all", json_only: bool = False) -> dict:
+    """Run the chosen benchmarks; returns (and prints, unless json_only) their figures."""
+    figures = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "images": None}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = photo_folder(Path(tmp))
+        figures["images"] = str(folder)
+        if what in ("data", "all"):
+            figures.update(bench_data(folder, json_only))
+        if what in ("compute", "all"):
+            figures.update(bench_compute(json_only))
+        if what in ("extract", "all"):
+            figures.update(bench_extract(folder, json_only))
+    return figures
