@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "receipts" / "images"
-BENCH_MODELS = {"unet": {"base_filters": 16}, "fcn8s": {"base_filters": 16},
+BENCH_MODELS = {"unet": {"base_filters": 16}, "fcn8s": {"base_filters": 16, "fc_filters": 256},
                 "segnet_basic": {"base_filters": 32}}
 
 
@@ -128,7 +128,7 @@ def bench_compute(quiet: bool = False, size: int = 256, batch: int = 8, steps: i
 def bench_extract(folder: Path, quiet: bool = False, n: int = 30) -> dict:
     """Median and p95 latency, JPEG path -> warped receipt, and batch throughput."""
     from fcnlib import data, postprocess
-    from fcnlib.predict import foreground, load_pretrained
+    from fcnlib.predict import load_pretrained
 
     predictor = load_pretrained()
     photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:n]
@@ -136,7 +136,7 @@ def bench_extract(folder: Path, quiet: bool = False, n: int = 30) -> dict:
     for i, p in enumerate(photos):
         t = time.perf_counter()
         image = data.read_image(p)
-        found = postprocess.extract(foreground(predictor.predict([image])[0]))
+        found = postprocess.extract(predictor.predict([image])[0])
         if found.corners is not None:
             postprocess.warp(image, found.corners)
         if i:  # the first call traces the model
@@ -145,7 +145,7 @@ def bench_extract(folder: Path, quiet: bool = False, n: int = 30) -> dict:
     t = time.perf_counter()
     images = [data.read_image(p) for p in photos]
     for image, prob in zip(images, predictor.predict(images, batch_size=8)):
-        found = postprocess.extract(foreground(prob))
+        found = postprocess.extract(prob)
         if found.corners is not None:
             postprocess.warp(image, found.corners)
     rate = len(photos) / (time.perf_counter() - t)

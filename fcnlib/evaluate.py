@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fcnlib import data, metrics, postprocess, viz
-from fcnlib.predict import Predictor, class_map, foreground
+from fcnlib.predict import Predictor, class_map
 
 BF_TOLERANCE = 2
 
@@ -39,7 +39,7 @@ def score_photo(prob: np.ndarray, mask: np.ndarray, num_classes: int, corners_tr
            "bf1": float(metrics.boundary_f1(mask, pred, tolerance=BF_TOLERANCE, num_classes=num_classes)),
            "has_object": bool(mask.any())}
     if num_classes == 2:
-        found = postprocess.extract(foreground(prob))
+        found = postprocess.extract(prob)
         row["detected"] = found.corners is not None
         row["score"] = float(found.score)
         if corners_true is not None:

@@ -39,14 +39,14 @@ class Predictor:
     @classmethod
     def load(cls, path: str | Path) -> "Predictor":
         """Load a `.keras` model (or `default`) and its sidecar `<model>.json` when present."""
-        import keras
+        from fcnlib.models import load_model
 
         if str(path) == "default":
             return load_pretrained()
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: model file not found")
-        model = keras.models.load_model(path, compile=False)
+        model = load_model(path, compile=False)
         meta = {}
         if path.with_suffix(".json").exists():
             meta = json.loads(path.with_suffix(".json").read_text())
@@ -72,15 +72,11 @@ class Predictor:
 
 
 def class_map(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """Class ids (H, W) uint8 from probabilities (H, W, K): threshold a sigmoid, argmax a softmax."""
+    """Class ids (H, W) uint8 from probabilities (H, W, K): P > threshold for a sigmoid, argmax a softmax
+    (the rule of `fcnlib.metrics` and `fcnlib.postprocess`)."""
     if prob.shape[-1] == 1:
-        return (prob[..., 0] >= threshold).astype(np.uint8)
+        return (prob[..., 0] > threshold).astype(np.uint8)
     return prob.argmax(-1).astype(np.uint8)
-
-
-def foreground(prob: np.ndarray) -> np.ndarray:
-    """P(class 1) as (H, W): the receipt probability of a binary model."""
-    return prob[..., 0] if prob.shape[-1] == 1 else prob[..., 1]
 
 
 def expand_inputs(items: list[str]) -> list[Path]:
@@ -140,7 +136,7 @@ def extract_files(predictor: Predictor, photos: list[str | Path], out_dir: str |
         chunk = paths[start:start + batch_size]
         images = [data.read_image(p) for p in chunk]
         for path, image, prob in zip(chunk, images, predictor.predict(images, batch_size)):
-            found = postprocess.extract(foreground(prob), threshold=threshold)
+            found = postprocess.extract(prob, threshold=threshold)
             record = {"photo": str(path),
                       "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
                       "score": round(float(found.score), 4)}

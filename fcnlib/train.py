@@ -23,6 +23,8 @@ from typing import Any
 import keras
 import yaml
 
+from fcnlib import models
+
 RUN_STATE = "state.json"
 CONFIG_FILE = "config.yaml"
 
@@ -183,7 +185,7 @@ def _datasets(config: TrainConfig, strategy):
     d = config.data
     class_weights = resolve_class_weights(config)
     common = dict(image_size=tuple(d.image_size), batch_size=config.batch_size,
-                  mask_values=d.mask_values, resize=d.resize)
+                  mask_values=d.mask_values, resize=d.resize, num_classes=config.num_classes)
     train = data.make_dataset(d.train, augment=d.augment, shuffle=True, cache=d.cache,
                               repeat=config.steps_per_epoch is not None, seed=config.seed,
                               class_weights=class_weights, **common)
@@ -232,7 +234,7 @@ def _optimizer(config: TrainConfig, steps_per_epoch: int):
 
 def build_and_compile(config: TrainConfig, steps_per_epoch: int):
     """The model of a config, compiled with its loss, optimizer and the default metrics."""
-    from fcnlib import losses, metrics, models
+    from fcnlib import losses, metrics
 
     keras.utils.set_random_seed(config.seed)
     model = models.build(config.model, input_shape=(None, None, 3), num_classes=config.num_classes,
@@ -353,6 +355,7 @@ def resume(run_dir: str | Path, verbose: int | str = "auto") -> Path:
 
 
 def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
+    keras.utils.set_random_seed(config.seed)  # before the datasets: their shuffle order depends on it
     mixed = use_mixed_precision(config.mixed_precision)
     strategy = pick_strategy(config.strategy)
     train_ds, val_ds, test_ds = _datasets(config, strategy)
@@ -360,7 +363,7 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
     state["replicas"] = strategy.num_replicas_in_sync
     with strategy.scope():
         if (run / "latest.keras").exists():
-            model = keras.models.load_model(run / "latest.keras")
+            model = models.load_model(run / "latest.keras")
         else:
             model = build_and_compile(config, steps)
 
@@ -391,7 +394,7 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
     from fcnlib import viz
 
     best_path = run / "best.keras" if (run / "best.keras").exists() else run / "latest.keras"
-    model = keras.models.load_model(best_path)
+    model = models.load_model(best_path)
     results = {"best_epoch": state.get("best_epoch"), "epochs_run": len(state["history"]),
                "replicas": state.get("replicas", 1)}
     for split, ds in (("val", val_ds), ("test", test_ds)):

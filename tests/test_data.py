@@ -1,0 +1,424 @@
+"""Tests of fcnlib.data: reading photos/masks, pairs files, splits, quad import, resizing, the pipeline."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fcnlib import data
+from fcnlib.data import DataError
+
+
+def save(path: Path, arr, mode=None, **kw) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(arr), mode).save(path, **kw)
+    return path
+
+
+def upright_photo(h=40, w=60) -> np.ndarray:
+    """A photo whose four quadrants have distinct colours, so any rotation or flip is visible."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[: h // 2, : w // 2] = (255, 0, 0)
+    img[: h // 2, w // 2:] = (0, 255, 0)
+    img[h // 2:, : w // 2] = (0, 0, 255)
+    img[h // 2:, w // 2:] = (255, 255, 0)
+    return img
+
+
+def save_rotated(path: Path, upright: np.ndarray, orientation: int = 6, **kw) -> Path:
+    """Save the raw pixels a phone would store for ``upright`` with EXIF orientation 6 (90 deg cw)."""
+    assert orientation == 6
+    raw = np.rot90(upright, 1)  # the camera's sensor view: upright turned 90 deg counter-clockwise
+    im = Image.fromarray(np.ascontiguousarray(raw))
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, exif=exif.tobytes(), **kw)
+    return path
+
+
+def make_root(tmp_path: Path, n=4, h=32, w=48, name="ds") -> Path:
+    """A dataset root with n JPEG photos and {0,1} PNG masks (a rectangle)."""
+    root = tmp_path / name
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        mask = np.zeros((h, w), np.uint8)
+        mask[h // 4: 3 * h // 4, w // 4 + i: 3 * w // 4] = 1
+        photo = (rng.random((h, w, 3)) * 60 + mask[..., None] * 150).astype(np.uint8)
+        save(root / "original" / f"img {i}.jpg", photo, quality=95)
+        save(root / "mask" / f"img {i}.png", mask)
+    return root
+
+
+# ---------------------------------------------------------------------------- read_image / read_mask
+
+
+def test_read_image_modes(tmp_path):
+    rgb = upright_photo()
+    assert np.array_equal(data.read_image(save(tmp_path / "rgb.png", rgb)), rgb)
+    gray = data.read_image(save(tmp_path / "gray.png", rgb[..., 0]))
+    assert gray.shape == (40, 60, 3) and gray.dtype == np.uint8 and np.array_equal(gray[..., 1], rgb[..., 0])
+    rgba = np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)])
+    assert np.array_equal(data.read_image(save(tmp_path / "rgba.png", rgba)), rgb)
+    pal = Image.fromarray(rgb).convert("P")
+    pal.save(tmp_path / "pal.png")
+    assert data.read_image(tmp_path / "pal.png").shape == (40, 60, 3)
+    assert data.read_image(save(tmp_path / "a.bmp", rgb)).shape == (40, 60, 3)
+
+
+def test_read_image_bad_files(tmp_path):
+    with pytest.raises(DataError, match=r"nope\.jpg: photo file not found"):
+        data.read_image(tmp_path / "nope.jpg")
+    (tmp_path / "junk.jpg").write_bytes(b"this is not a jpeg at all" * 10)
+    with pytest.raises(DataError, match=r"junk\.jpg: cannot read photo"):
+        data.read_image(tmp_path / "junk.jpg")
+    full = save(tmp_path / "full.jpg", np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
+    (tmp_path / "cut.jpg").write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(DataError, match=r"cut\.jpg: photo file is truncated"):
+        data.read_image(tmp_path / "cut.jpg")
+
+
+def test_exif_rotated_photo_is_read_upright(tmp_path):
+    up = upright_photo()
+    png = save_rotated(tmp_path / "rot.png", up)
+    jpg = save_rotated(tmp_path / "rot.jpg", up, quality=95)
+    assert data.exif_orientation(png) == 6 and data.exif_orientation(jpg) == 6
+    assert data.exif_orientation(save(tmp_path / "plain.png", up)) == 1
+    assert np.array_equal(data.read_image(png), up)
+    got = data.read_image(jpg).astype(int)
+    assert got.shape == up.shape and np.abs(got - up).mean() < 8
+
+
+def test_orientation_tf_matches_pil_for_all_8(tmp_path):
+    import tensorflow as tf
+
+    orient = tf.function(data._orient_tf, input_signature=[tf.TensorSpec([None, None, 3], tf.uint8),
+                                                             tf.TensorSpec([], tf.int32)])
+    arr = np.random.default_rng(1).integers(0, 255, (5, 7, 3), np.uint8)
+    for o in range(1, 9):
+        im = Image.fromarray(arr)
+        exif = im.getexif()
+        exif[0x0112] = o
+        im.save(tmp_path / f"o{o}.png", exif=exif.tobytes())
+        expected = data.read_image(tmp_path / f"o{o}.png")
+        assert np.array_equal(orient(arr, o).numpy(), expected), o
+
+
+def test_read_mask_modes_and_values(tmp_path):
+    m = np.array([[0, 1, 2], [2, 1, 0]], np.uint8)
+    assert np.array_equal(data.read_mask(save(tmp_path / "l.png", m)), m)
+    pal = Image.fromarray(m, "L").convert("P")
+    pal.putpalette([0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * 759)
+    pal.save(tmp_path / "p.png")
+    assert np.array_equal(data.read_mask(tmp_path / "p.png"), m)  # palette index = class
+    Image.fromarray(m.astype(bool)).save(tmp_path / "one.png")
+    assert np.array_equal(data.read_mask(tmp_path / "one.png"), (m > 0).astype(np.uint8))
+    vis = save(tmp_path / "vis.png", (m > 0).astype(np.uint8) * 255)
+    assert np.array_equal(data.read_mask(vis, mask_values=(0, 255)), (m > 0).astype(np.uint8))
+    with pytest.raises(DataError, match=r"l\.png: mask values 2 .*not in mask_values=\(0, 1\)"):
+        data.read_mask(tmp_path / "l.png", mask_values=(0, 1))
+    Image.fromarray(np.array([[0, 300]], np.uint16)).save(tmp_path / "i.png")
+    with pytest.raises(DataError, match=r"i\.png: mask values range 0\.\.300"):
+        data.read_mask(tmp_path / "i.png")
+    with pytest.raises(DataError, match="expected distinct integers"):
+        data.read_mask(tmp_path / "l.png", mask_values=(0, 0))
+
+
+def test_read_mask_rejects_rgb_and_jpeg(tmp_path):
+    m = (np.arange(48).reshape(6, 8) % 2).astype(np.uint8)
+    rgb = save(tmp_path / "rgb.png", np.dstack([m, m, m]))
+    with pytest.raises(DataError, match=r"rgb\.png: mask has 3 channels .*channels are equal"):
+        data.read_mask(rgb)
+    color = save(tmp_path / "color.png", np.dstack([m, 1 - m, m]))
+    with pytest.raises(DataError, match=r"color\.png: mask has 3 channels \(mode RGB\); expected a single"):
+        data.read_mask(color)
+    jpg = save(tmp_path / "m.jpg", m * 255)
+    with pytest.raises(DataError, match=r"m\.jpg: mask is a JPEG"):
+        data.read_mask(jpg)
+    with pytest.raises(DataError, match=r"missing\.png: mask file not found"):
+        data.read_mask(tmp_path / "missing.png")
+
+
+def test_looks_jpeg_mask_values_named(tmp_path):
+    noisy = np.clip(np.random.default_rng(0).normal(128, 80, (20, 20)), 0, 255).astype(np.uint8)
+    path = save(tmp_path / "noisy.png", noisy)
+    with pytest.raises(DataError, match=r"noisy\.png: .*look JPEG-compressed"):
+        data.read_mask(path, mask_values=(0, 255))
+
+
+# ---------------------------------------------------------------------------- pairs files
+
+
+def test_read_pairs_formats(tmp_path, monkeypatch):
+    folder = tmp_path / "my data"
+    folder.mkdir()
+    f = folder / "pairs.txt"
+    f.write_text("# comment\n\noriginal/a b.jpg\tmask/a b.png\n  x.jpg   y.png  \n/abs/p.jpg\t/abs/m.png\n")
+    monkeypatch.chdir(tmp_path)  # relative paths resolve against the pairs file, not the cwd
+    pairs = data.read_pairs(Path("my data/pairs.txt"))
+    assert pairs[0] == (folder.absolute() / "original/a b.jpg", folder.absolute() / "mask/a b.png")
+    assert pairs[1] == (folder.absolute() / "x.jpg", folder.absolute() / "y.png")
+    assert pairs[2] == (Path("/abs/p.jpg"), Path("/abs/m.png"))
+
+
+@pytest.mark.parametrize("line, message", [
+    ("a b.jpg c.png", r"pairs\.txt:3: cannot split .*\(3 whitespace-separated parts\).*TAB"),
+    ("a.jpg\tb.png\tc.png", r"pairs\.txt:3: expected 'photo<TAB>mask', found 3 TAB-separated"),
+    ("lonely.jpg", r"pairs\.txt:3: cannot split"),
+])
+def test_read_pairs_malformed_lines(tmp_path, line, message):
+    f = tmp_path / "pairs.txt"
+    f.write_text(f"# header\nok.jpg\tok.png\n{line}\n")
+    with pytest.raises(DataError, match=message):
+        data.read_pairs(f)
+
+
+def test_read_pairs_missing_and_empty(tmp_path):
+    with pytest.raises(DataError, match=r"none\.txt: pairs file not found"):
+        data.read_pairs(tmp_path / "none.txt")
+    (tmp_path / "empty.txt").write_text("# nothing\n\n")
+    with pytest.raises(DataError, match=r"empty\.txt: pairs file holds no pairs"):
+        data.read_pairs(tmp_path / "empty.txt")
+
+
+def test_write_pairs_round_trip_with_spaces(tmp_path):
+    pairs = [(tmp_path / "orig inal" / "a 1.jpg", tmp_path / "mask" / "a 1.png"),
+             (tmp_path / "x.jpg", tmp_path / "sub" / "x.png")]
+    f = data.write_pairs(pairs, tmp_path / "lists" / "pairs.txt")
+    assert "\t../orig inal/a 1.jpg" not in f.read_text() and "../orig inal/a 1.jpg\t../mask/a 1.png" in f.read_text()
+    assert [tuple(Path(p).resolve() for p in pr) for pr in data.read_pairs(f)] == \
+        [tuple(p.resolve() for p in pr) for pr in pairs]
+    with pytest.raises(DataError, match="TAB"):
+        data.write_pairs([(tmp_path / "a\tb.jpg", tmp_path / "m.png")], tmp_path / "bad.txt")
+
+
+def test_make_pairs_matches_stems(tmp_path):
+    root = make_root(tmp_path, n=2)
+    save(root / "original" / "lonely.jpg", np.zeros((4, 4, 3), np.uint8))
+    save(root / "mask" / "orphan.png", np.zeros((4, 4), np.uint8))
+    (root / "original" / "notes.txt").write_text("not an image")
+    pairs, no_mask, no_photo = data.make_pairs(root)
+    assert [(p.name, m.name) for p, m in pairs] == [("img 0.jpg", "img 0.png"), ("img 1.jpg", "img 1.png")]
+    assert [p.name for p in no_mask] == ["lonely.jpg"] and [p.name for p in no_photo] == ["orphan.png"]
+    save(root / "original" / "img 0.png", np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(DataError, match=r"img 0\.png: two files with stem 'img 0'"):
+        data.make_pairs(root)
+    with pytest.raises(DataError, match=r"empty/original: folder not found"):
+        data.make_pairs(tmp_path / "empty")
+
+
+def test_split_pairs_deterministic_disjoint_resolvable(tmp_path):
+    root = tmp_path / "d"
+    pairs = [(root / "original" / f"p{i}.jpg", root / "mask" / f"p{i}.png") for i in range(20)]
+    pairs.append(pairs[3])  # a photo listed twice stays in one split
+    f = data.write_pairs(pairs, tmp_path / "lists" / "pairs.txt")
+    out = data.split_pairs(f, val=0.2, test=0.1, seed=3)
+    assert {k: v.name for k, v in out.items()} == {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
+    assert all(v.parent == f.parent for v in out.values())
+    splits = {k: data.read_pairs(v) for k, v in out.items()}
+    photos = {k: {p for p, _ in v} for k, v in splits.items()}
+    assert len(photos["val"]) == 4 and len(photos["test"]) == 2 and len(photos["train"]) == 14
+    assert not (photos["train"] & photos["val"] or photos["train"] & photos["test"] or photos["val"] & photos["test"])
+    assert sum(len(v) for v in splits.values()) == 21
+    assert all(p.parent == (root / "original").absolute() for v in photos.values() for p in v)
+    again = {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.1, seed=3).items()}
+    assert again == {k: v.read_text() for k, v in out.items()}
+    other = data.split_pairs(f, val=0.2, test=0.1, seed=4)
+    assert other["val"].read_text() != again["val"]
+    assert set(data.split_pairs(f, val=0.2, test=0.0)) == {"train", "val"} and not (f.parent / "test.txt").exists()
+    with pytest.raises(ValueError, match="sum to less than 1"):
+        data.split_pairs(f, val=0.6, test=0.5)
+
+
+# ---------------------------------------------------------------------------- import_quads
+
+
+def shoelace(pts) -> float:
+    x, y = np.asarray(pts, float).T
+    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
+
+
+def test_import_quads_txt_json_and_negatives(tmp_path):
+    images, corners, negs = tmp_path / "images", tmp_path / "corners", tmp_path / "neg"
+    save(images / "r 1.jpg", np.full((80, 60, 3), 90, np.uint8))
+    save(images / "r2.png", np.full((80, 60, 3), 90, np.uint8))
+    save(negs / "empty.jpg", np.full((50, 70, 3), 90, np.uint8))
+    corners.mkdir()
+    (corners / "r 1.txt").write_text("10,10,50,12,8,70,52,68\n")  # TL, TR, BL, BR
+    (corners / "r2.json").write_text(json.dumps({"corners": [[10, 10], [50, 12], [52, 68], [8, 70]]}))
+    pairs_file = data.import_quads(images, corners, tmp_path / "out", negs)
+    pairs = data.read_pairs(pairs_file)
+    assert sorted(p.name for p, _ in pairs) == ["empty.jpg", "r 1.jpg", "r2.png"]
+    masks = {p.stem: data.read_mask(m) for p, m in pairs}
+    area = shoelace([[10, 10], [50, 12], [52, 68], [8, 70]])
+    for stem in ("r 1", "r2"):
+        assert masks[stem].shape == (80, 60) and set(np.unique(masks[stem])) == {0, 1}
+        assert abs(masks[stem].sum() - area) / area < 0.05  # a bow-tie (wrong order) would be far off
+        assert masks[stem][40, 30] == 1 and masks[stem][2, 2] == 0
+    assert np.array_equal(masks["r 1"], masks["r2"])
+    assert masks["empty"].shape == (50, 70) and masks["empty"].max() == 0
+    assert (tmp_path / "out" / "original" / "r 1.jpg").read_bytes() == (images / "r 1.jpg").read_bytes()
+
+
+def test_import_quads_bad_annotations(tmp_path):
+    images, corners = tmp_path / "images", tmp_path / "corners"
+    save(images / "a.jpg", np.zeros((20, 20, 3), np.uint8))
+    corners.mkdir()
+    with pytest.raises(DataError, match=r"a\.jpg: no corners file a\.txt or a\.json"):
+        data.import_quads(images, corners, tmp_path / "out")
+    (corners / "a.txt").write_text("1,2,3,4,5,6,7\n")
+    with pytest.raises(DataError, match=r"a\.txt: expected eight numbers.*found 7"):
+        data.import_quads(images, corners, tmp_path / "out")
+    (corners / "a.txt").write_text("1,2,x,4,5,6,7,8\n")
+    with pytest.raises(DataError, match=r"a\.txt: expected eight numbers"):
+        data.import_quads(images, corners, tmp_path / "out")
+    (corners / "a.txt").unlink()
+    (corners / "a.json").write_text('{"corners": [[1, 2], [3, 4]]}')
+    with pytest.raises(DataError, match=r"a\.json: expected 4 \[x, y\] corners"):
+        data.import_quads(images, corners, tmp_path / "out")
+
+
+def test_polygon_mask_area_matches_shoelace():
+    quad = np.array([[30.5, 20.2], [170.1, 35.7], [160.3, 180.9], [25.2, 150.4]])
+    mask = data.polygon_mask(quad, 200, 200)
+    assert abs(mask.sum() - shoelace(quad)) / shoelace(quad) < 0.01
+    assert data.polygon_mask(None, 3, 4).shape == (3, 4)
+
+
+# ---------------------------------------------------------------------------- resizing
+
+
+def test_resize_image_stretch_and_pad_and_back():
+    img = upright_photo(40, 60)
+    out, place = data.resize_image(img, (32, 32), "stretch")
+    assert out.shape == (32, 32, 3) and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    assert (place.top, place.left, place.height, place.width) == (0, 0, 32, 32)
+    out, place = data.resize_image(img, (32, 32), "pad")
+    assert (place.top, place.left, place.height, place.width) == (5, 0, 21, 32)
+    assert out[:5].max() == 0 and out[27:].max() == 0
+    back = place.to_original(out)
+    assert back.shape == (40, 60, 3) and np.abs(back - img / 255).mean() < 0.05
+    ids = np.zeros((32, 32), np.int32)
+    ids[5:26, 16:] = 1
+    mask_back = place.to_original(ids)
+    assert mask_back.shape == (40, 60) and mask_back.dtype == np.int32 and set(np.unique(mask_back)) == {0, 1}
+    assert mask_back[:, 31:].min() == 1 and mask_back[:, :29].max() == 0
+    with pytest.raises(ValueError, match="resize policy"):
+        data.resize_image(img, (32, 32), "crop")
+
+
+# ---------------------------------------------------------------------------- make_dataset
+
+
+def test_make_dataset_shapes_values_and_weights(tmp_path):
+    root = make_root(tmp_path, n=3, h=33, w=47)  # odd size
+    pairs = data.make_pairs(root)[0]
+    ds = data.make_dataset(pairs, (24, 32), 2, class_weights=[0.5, 2.0])
+    batches = list(ds)
+    assert [b[0].shape[0] for b in batches] == [2, 1]
+    x, m, w = batches[0]
+    assert x.dtype.name == "float32" and x.shape == (2, 24, 32, 3) and 0 <= float(x.numpy().min())
+    assert float(x.numpy().max()) <= 1 and m.dtype.name == "int32" and m.shape == (2, 24, 32, 1)
+    assert set(np.unique(m.numpy())) == {0, 1}
+    assert np.array_equal(w.numpy(), np.where(m.numpy() == 1, 2.0, 0.5).astype(np.float32))
+    # masks agree with the photos (bright where mask 1) and with a nearest-neighbour resize of the file
+    assert x.numpy()[m.numpy()[..., 0] == 1].mean() > x.numpy()[m.numpy()[..., 0] == 0].mean() + 0.3
+    expected = np.array(Image.open(pairs[0][1]).resize((32, 24), Image.NEAREST))
+    assert (m.numpy()[0, ..., 0] != expected).mean() < 0.05
+
+
+def test_make_dataset_pad_policy_and_pairs_file_with_spaces(tmp_path):
+    root = make_root(tmp_path, n=2, h=33, w=47, name="my data")
+    f = data.write_pairs(data.make_pairs(root)[0], root / "pairs list.txt")
+    x, m = next(iter(data.make_dataset(f, (32, 32), 2, resize="pad")))
+    _, place = data.resize_image(np.zeros((33, 47, 3), np.uint8), (32, 32), "pad")
+    assert place.top > 0 and x.numpy()[:, : place.top].max() == 0 and m.numpy()[:, : place.top].max() == 0
+    assert m.numpy().max() == 1
+
+
+def test_make_dataset_exif_rotated_photo_upright(tmp_path):
+    up = upright_photo(40, 60)
+    photo = save_rotated(tmp_path / "original" / "r.jpg", up, quality=95)
+    mask = save(tmp_path / "mask" / "r.png", (up[..., 1] > 128).astype(np.uint8))  # drawn on upright
+    x, m = next(iter(data.make_dataset([(photo, mask)], (40, 60), 1)))
+    assert np.abs(x.numpy()[0] * 255 - up).mean() < 8
+    assert (m.numpy()[0, ..., 0] == (up[..., 1] > 128)).all()
+
+
+def test_make_dataset_decodes_gray_rgba_palette_bmp_and_palette_mask(tmp_path):
+    up = upright_photo(16, 16)
+    m = (up[..., 0] > 128).astype(np.uint8)
+    photos = [save(tmp_path / "g.png", up[..., 0]), save(tmp_path / "a.png", np.dstack([up, m * 255])),
+              save(tmp_path / "b.bmp", up)]
+    Image.fromarray(up).convert("P").save(tmp_path / "p.png")
+    photos.append(tmp_path / "p.png")
+    pal = Image.fromarray(m, "L").convert("P")
+    pal.putpalette([0, 0, 0, 200, 50, 10] + [0] * 762)
+    pal.save(tmp_path / "mask_p.png")
+    pairs = [(p, tmp_path / "mask_p.png") for p in photos]
+    x, masks = next(iter(data.make_dataset(pairs, (16, 16), 4)))
+    for i, p in enumerate(photos):
+        assert np.abs(x.numpy()[i] * 255 - data.read_image(p)).max() <= 1, p
+        assert np.array_equal(masks.numpy()[i, ..., 0], m)
+
+
+def test_make_dataset_header_errors_name_the_file(tmp_path):
+    root = make_root(tmp_path, n=1, h=32, w=48)
+    photo, mask = data.make_pairs(root)[0][0]
+    wrong = save(tmp_path / "wrong.png", np.zeros((30, 48), np.uint8))
+    with pytest.raises(DataError, match=r"wrong\.png: mask is 48x30 but its photo img 0\.jpg is 48x32"):
+        data.make_dataset([(photo, wrong)], (16, 16), 1)
+    rgb = save(tmp_path / "rgb.png", np.zeros((32, 48, 3), np.uint8))
+    with pytest.raises(DataError, match=r"rgb\.png: mask has 3 channels"):
+        data.make_dataset([(photo, rgb)], (16, 16), 1)
+    jpg = save(tmp_path / "m.jpg", np.zeros((32, 48), np.uint8))
+    with pytest.raises(DataError, match=r"m\.jpg: mask is a JPEG"):
+        data.make_dataset([(photo, jpg)], (16, 16), 1)
+    with pytest.raises(DataError, match=r"gone\.jpg: photo file not found \(and 1 more problems"):
+        data.make_dataset([(tmp_path / "gone.jpg", mask), (photo, rgb)], (16, 16), 1)
+    # the classic phone mistake: mask drawn on the raw (un-rotated) pixels of an EXIF-rotated photo
+    rotated = save_rotated(tmp_path / "rot.jpg", upright_photo(40, 60))
+    raw_mask = save(tmp_path / "raw.png", np.zeros((60, 40), np.uint8))
+    with pytest.raises(DataError, match=r"raw\.png: mask is 40x60 .* 60x40 \(upright\); it matches the photo's raw"):
+        data.make_dataset([(rotated, raw_mask)], (16, 16), 1)
+
+
+def test_make_dataset_value_checks_in_graph(tmp_path):
+    import tensorflow as tf
+
+    root = make_root(tmp_path, n=1)
+    photo, mask = data.make_pairs(root)[0][0]
+    vis = save(tmp_path / "vis.png", data.read_mask(mask) * 255)
+    x, m = next(iter(data.make_dataset([(photo, vis)], (16, 16), 1, mask_values=(0, 255))))
+    assert set(np.unique(m.numpy())) == {0, 1}
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"vis\.png.*outside the classes"):
+        next(iter(data.make_dataset([(photo, vis)], (16, 16), 1, num_classes=2)))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"img 0\.png.*not in mask_values"):
+        next(iter(data.make_dataset([(photo, mask)], (16, 16), 1, mask_values=(0, 255))))
+
+
+def test_make_dataset_shuffle_repeat_reproducible(tmp_path):
+    root = make_root(tmp_path, n=4)
+    pairs = data.make_pairs(root)[0]
+
+    def order(seed, cache=False):
+        ds = data.make_dataset(pairs, (8, 8), 1, shuffle=True, repeat=True, seed=seed, cache=cache)
+        return [float(b[0].numpy()[0, :, :, 0].mean() + b[1].numpy().sum()) for b in ds.take(8)]
+
+    a = order(0)
+    assert a == order(0) and a != order(1)
+    assert sorted(a[:4]) == sorted(a[4:])  # each epoch holds every photo once
+    assert a[:4] != a[4:]  # reshuffled each epoch
+    c = order(0, cache=True)
+    assert sorted(c[:4]) == sorted(a[:4])
+
+
+def test_bench_pipeline_on_a_photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    for i in range(3):
+        save(folder / f"p{i}.jpg", np.full((60, 80, 3), 100 + i, np.uint8))
+    result = data.bench_pipeline(folder, n_batches=2, batch_size=2, size=32)
+    assert result["photos_per_s"] > 0 and result["files"] == 3 and result["batch_size"] == 2

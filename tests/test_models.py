@@ -1,0 +1,231 @@
+"""Tests of fcnlib.models: every registered architecture, binary and 3-class, tiny widths: output
+size equals input size at odd and None sizes, a few training steps lower the loss, `.keras` round
+trip (safe mode) predicts the same, config round trip, gradients through unpooling, every option,
+float32 head under mixed precision, FLOP counting, and a JAX-backend smoke test."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import keras
+import tensorflow as tf
+
+from fcnlib import models
+from fcnlib.models import count_flops, format_table
+from fcnlib.models.flops import layer_flops
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Tiny versions of each architecture (same code paths, a few filters).
+TINY = {
+    "segnet": dict(base_filters=4, convs_per_stage=1),
+    "segnet_basic": dict(base_filters=4, kernel_size=3),
+    "unet": dict(base_filters=4, depth=3),
+    "fcn32s": dict(base_filters=4, convs_per_stage=1, fc_filters=8, fc_kernel_size=3),
+    "fcn16s": dict(base_filters=4, convs_per_stage=1, fc_filters=8, fc_kernel_size=3),
+    "fcn8s": dict(base_filters=4, convs_per_stage=1, fc_filters=8, fc_kernel_size=3),
+}
+
+
+def fixed_batch(num_classes, h=32, w=48):
+    """Images and a learnable mask: class = brightness band of the first channel."""
+    rng = np.random.default_rng(0)
+    images = rng.random((2, h, w, 3)).astype("float32")
+    bands = max(num_classes, 2)
+    masks = np.minimum((images[..., :1] * bands).astype("int32"), bands - 1)
+    return images, masks
+
+
+def test_registry_lists_all_names():
+    assert models.available() == ["segnet", "segnet_basic", "unet", "fcn32s", "fcn16s", "fcn8s"]
+    assert set(TINY) == set(models.available())
+
+
+@pytest.mark.parametrize("num_classes", [1, 3])
+@pytest.mark.parametrize("name", list(TINY))
+def test_model_end_to_end(name, num_classes, tmp_path):
+    model = models.build(name, num_classes=num_classes, dropout=0.0, **TINY[name])
+    assert isinstance(model, keras.Model) and model.name == name
+    # any size, odd ones included, gives an output of the input's size
+    for h, w in [(50, 67), (33, 40)]:
+        out = np.asarray(model(np.zeros((1, h, w, 3), "float32")))
+        assert out.shape == (1, h, w, num_classes) and out.dtype == np.float32
+    if num_classes > 1:
+        np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)
+
+    images, masks = fixed_batch(num_classes)
+    loss = "binary_crossentropy" if num_classes == 1 else "sparse_categorical_crossentropy"
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss, run_eagerly=True)
+    losses = [float(model.train_on_batch(images, masks)) for _ in range(6)]
+    assert losses[-1] < losses[0], losses
+
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path, safe_mode=True)
+    assert type(loaded) is type(model)
+    assert loaded.get_config() == model.get_config()
+    np.testing.assert_array_equal(np.asarray(loaded(images)), np.asarray(model(images)))
+
+
+@pytest.mark.parametrize("name", list(TINY))
+def test_get_config_round_trip_keeps_every_argument(name):
+    model = models.build(name, input_shape=(None, None, 4), num_classes=2, normalization="lrn",
+                         dropout=0.25, **TINY[name])
+    config = model.get_config()
+    init_args = set(inspect_init_args(type(model)))
+    assert init_args <= set(config), init_args - set(config)
+    assert config["input_shape"] == [None, None, 4] and config["normalization"] == "lrn"
+    assert config["dropout"] == 0.25
+    clone = type(model).from_config(config)
+    assert clone.get_config() == config
+    assert clone.count_params() == model.count_params()
+
+
+def inspect_init_args(cls):
+    import inspect
+
+    return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "kwargs")]
+
+
+def test_odd_photo_size_fixed_input():
+    model = models.build("segnet_basic", input_shape=(250, 333, 3), num_classes=1, base_filters=4)
+    assert model.output_shape == (None, 250, 333, 1)
+    model = models.build("unet", input_shape=(250, 333, 3), num_classes=3, base_filters=4, depth=4)
+    assert model.output_shape == (None, 250, 333, 3)
+    assert model(np.zeros((1, 250, 333, 3), "float32")).shape == (1, 250, 333, 3)
+
+
+@pytest.mark.parametrize("unpooling", ["indices", "upsample"])
+def test_gradients_reach_first_convolution(unpooling):
+    model = models.build("segnet", num_classes=3, unpooling=unpooling, **TINY["segnet"])
+    images, masks = fixed_batch(3, 20, 27)
+    first = model.get_layer("enc1_1_conv")
+    with tf.GradientTape() as tape:
+        probs = model(images, training=True)
+        loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(masks, probs))
+    grad = tape.gradient(loss, first.kernel)
+    assert grad is not None and np.count_nonzero(grad.numpy()) > 0
+    uses_unpooling = any(isinstance(l, models.layers.MaxUnpooling) for l in model.layers)
+    assert uses_unpooling == (unpooling == "indices")
+
+
+@pytest.mark.parametrize(
+    "name, options",
+    [
+        ("segnet", dict(normalization="none", dropout=0.3, unpooling="upsample")),
+        ("segnet_basic", dict(normalization="lrn", dropout=0.5, convs_per_stage=(1, 2, 1, 2))),
+        ("unet", dict(upsampling="bilinear", separable=True, normalization="lrn", dropout=0.2)),
+        ("unet", dict(upsampling="transpose", separable=True, normalization="none", depth=2)),
+        ("fcn8s", dict(normalization="none", dropout=0.5)),
+    ],
+)
+def test_every_option_builds_and_runs(name, options):
+    opts = {**TINY[name], **options}
+    model = models.build(name, input_shape=(None, None, 1), num_classes=2, **opts)
+    out = np.asarray(model(np.random.default_rng(0).random((1, 19, 23, 1)).astype("float32")))
+    assert out.shape == (1, 19, 23, 2) and np.all(np.isfinite(out))
+    config = model.get_config()
+    for key, value in options.items():
+        assert config[key] == (list(value) if isinstance(value, tuple) else value)
+    if options.get("separable"):
+        assert any(isinstance(l, keras.layers.SeparableConv2D) for l in model.layers)
+    if options.get("normalization") == "lrn":
+        assert any(isinstance(l, models.layers.LocalResponseNormalization) for l in model.layers)
+    if options.get("dropout"):
+        assert any(isinstance(l, keras.layers.Dropout) for l in model.layers)
+
+
+def test_fcn_variants_fuse_the_right_skips():
+    names = {n: {l.name for l in models.build(n, **TINY[n]).layers} for n in ("fcn32s", "fcn16s", "fcn8s")}
+    assert not any(l.startswith("score_pool") for l in names["fcn32s"])
+    assert "score_pool4" in names["fcn16s"] and "score_pool3" not in names["fcn16s"]
+    assert {"score_pool4", "score_pool3"} <= names["fcn8s"]
+
+
+def test_mixed_precision_head_is_float32():
+    previous = keras.mixed_precision.dtype_policy()
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        for name in ("segnet", "unet", "fcn8s"):
+            model = models.build(name, num_classes=2, normalization="lrn" if name == "unet" else "batch",
+                                 **TINY[name])
+            assert model.get_layer("enc1_1_conv" if name != "fcn8s" else "conv1_1_conv").compute_dtype == "float16"
+            out = model(np.random.default_rng(0).random((1, 21, 30, 3)).astype("float32"))
+            assert out.dtype == "float32" and out.shape == (1, 21, 30, 2)
+            assert np.all(np.isfinite(np.asarray(out)))
+    finally:
+        keras.mixed_precision.set_dtype_policy(previous)
+
+
+def test_build_rejects_bad_options():
+    with pytest.raises(ValueError, match="unknown model"):
+        models.build("deeplab")
+    with pytest.raises(ValueError, match="unknown option"):
+        models.build("unet", filterz=8)
+    with pytest.raises(ValueError, match="normalization"):
+        models.build("unet", normalization="group", **TINY["unet"])
+    with pytest.raises(ValueError, match="unpooling"):
+        models.build("segnet", unpooling="bed_of_nails", **TINY["segnet"])
+    with pytest.raises(ValueError, match="num_classes"):
+        models.build("fcn8s", num_classes=0, **TINY["fcn8s"])
+
+
+def test_count_flops_by_hand():
+    inp = keras.Input((8, 10, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same")(inp)                       # 2*80*27*4
+    x = keras.layers.SeparableConv2D(6, 3, padding="same")(x)                # 2*80*(4*9 + 4*6)
+    x = keras.layers.Conv2DTranspose(2, 2, strides=2)(x)                     # 2*80*6*4*2
+    x = keras.layers.BatchNormalization()(x)                                 # excluded
+    x = keras.layers.DepthwiseConv2D(3, padding="same")(x)                   # 2*320*2*9
+    model = keras.Model(inp, keras.layers.Dense(5)(keras.layers.GlobalAveragePooling2D()(x)))  # 2*2*5
+    expected = 2 * (80 * 27 * 4 + 80 * (36 + 24) + 80 * 6 * 4 * 2 + 320 * 2 * 9 + 2 * 5)
+    assert count_flops(model, 8, 10) == expected
+
+
+def test_count_flops_rebuilds_none_input_at_size():
+    model = models.build("segnet_basic", base_filters=4)
+    flops = count_flops(model, 64, 64)
+    # segnet_basic: 8 convs 7x7 (first from 3 channels) + 1x1 classifier, at 64,32,16,8,8,16,32,64
+    sizes = [64, 32, 16, 8, 8, 16, 32, 64]
+    cins = [3, 4, 4, 4, 4, 4, 4, 4]
+    expected = sum(2 * s * s * 49 * c * 4 for s, c in zip(sizes, cins)) + 2 * 64 * 64 * 4 * 2
+    assert flops == expected
+    assert sum(f for _, _, f in layer_flops(model, 64, 64)) == flops
+
+
+def test_format_table():
+    rows = [{"name": "unet", "params": 1234567, "gflops": 3.456, "output_shape": (None, 256, 256, 2)}]
+    text = format_table(rows)
+    assert "unet" in text and "1,234,567" in text and "3.5" in text and "(None, 256, 256, 2)" in text
+
+
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed (pip install jax to run the JAX backend smoke test)")
+def test_segnet_and_unet_train_under_jax_backend():
+    script = textwrap.dedent(
+        """
+        import numpy as np, keras
+        assert keras.backend.backend() == "jax"
+        from fcnlib import models
+        rng = np.random.default_rng(0)
+        x = rng.random((2, 21, 30, 3)).astype("float32")
+        y = (x[..., :1] > 0.5).astype("int32")
+        for name, opts in [("segnet", dict(base_filters=4, convs_per_stage=1)),
+                           ("unet", dict(base_filters=4, depth=2))]:
+            model = models.build(name, num_classes=1, **opts)
+            model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
+            losses = [float(model.train_on_batch(x, y)) for _ in range(5)]
+            assert losses[-1] < losses[0], (name, losses)
+            assert model.predict(x, verbose=0).shape == (2, 21, 30, 1)
+        print("jax ok")
+        """
+    )
+    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0 and "jax ok" in result.stdout, result.stderr[-3000:]

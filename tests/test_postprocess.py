@@ -1,0 +1,280 @@
+"""Tests of fcnlib.postprocess: quad fitting on synthetic masks (clean, rotated, perspective, rounded,
+occluded, torn), corner order, warp geometry, extraction from probabilities, the classical baseline."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import skimage.draw
+import skimage.filters
+import skimage.transform
+
+from fcnlib import postprocess as pp
+
+SHAPE = (400, 300)  # (H, W): small photos keep the tests fast
+
+
+def poly_mask(pts, shape=SHAPE) -> np.ndarray:
+    pts = np.asarray(pts, dtype=float)
+    m = np.zeros(shape, np.uint8)
+    rr, cc = skimage.draw.polygon(pts[:, 1], pts[:, 0], shape)
+    m[rr, cc] = 1
+    return m
+
+
+def rotated_rect(cx, cy, w, h, degrees) -> np.ndarray:
+    """TL, TR, BR, BL of a w x h rectangle turned clockwise on screen by `degrees` about (cx, cy)."""
+    t = np.radians(degrees)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    base = np.array([[-w / 2, -h / 2], [w / 2, -h / 2], [w / 2, h / 2], [-w / 2, h / 2]])
+    return base @ rot.T + [cx, cy]
+
+
+def corner_error(found, true) -> float:
+    assert found is not None
+    assert found.shape == (4, 2)
+    return float(np.max(np.hypot(*(np.asarray(found) - np.asarray(true)).T)))
+
+
+PERSPECTIVE = np.array([[60.0, 50.0], [230.0, 70.0], [250.0, 350.0], [40.0, 330.0]])
+
+
+# ---------------------------------------------------------------- fit_quad on clean shapes
+
+
+def test_fit_quad_axis_aligned_rectangle():
+    true = np.array([[50.0, 40.0], [250.0, 40.0], [250.0, 360.0], [50.0, 360.0]])
+    assert corner_error(pp.fit_quad(poly_mask(true)), true) < 1.0
+
+
+@pytest.mark.parametrize("degrees", [7, 20, 33, -15, -40])
+def test_fit_quad_rotated_rectangle(degrees):
+    true = rotated_rect(150, 200, 150, 230, degrees)
+    assert corner_error(pp.fit_quad(poly_mask(true)), true) < 2.0
+
+
+@pytest.mark.parametrize("quad", [
+    PERSPECTIVE,
+    np.array([[90.0, 30.0], [210.0, 35.0], [285.0, 380.0], [15.0, 370.0]]),  # strong keystone
+    np.array([[20.0, 120.0], [280.0, 60.0], [270.0, 250.0], [35.0, 390.0]]),
+])
+def test_fit_quad_perspective(quad):
+    assert corner_error(pp.fit_quad(poly_mask(quad)), quad) < 2.0
+
+
+def test_fit_quad_accepts_bool_and_channel_masks():
+    m = poly_mask(PERSPECTIVE)
+    assert corner_error(pp.fit_quad(m.astype(bool)), PERSPECTIVE) < 2.0
+    assert corner_error(pp.fit_quad(m[..., None] * 255), PERSPECTIVE) < 2.0
+
+
+# ---------------------------------------------------------------- fit_quad on damaged shapes
+
+
+def rounded_rect_outline(cx, cy, w, h, radius, degrees) -> np.ndarray:
+    pts = []
+    for (sx, sy), start in zip([(1, -1), (1, 1), (-1, 1), (-1, -1)], [-90, 0, 90, 180]):
+        centre = np.array([cx + sx * (w / 2 - radius), cy + sy * (h / 2 - radius)])
+        a = np.radians(np.linspace(start, start + 90, 12))
+        pts.extend(centre + radius * np.stack([np.cos(a), np.sin(a)], axis=1))
+    pts = np.array(pts) - [cx, cy]
+    t = np.radians(degrees)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    return pts @ rot.T + [cx, cy]
+
+
+@pytest.mark.parametrize("degrees", [0, 12, -25])
+def test_fit_quad_rounded_corners_meet_at_the_lines_intersection(degrees):
+    m = poly_mask(rounded_rect_outline(150, 200, 180, 280, 30, degrees))
+    true = rotated_rect(150, 200, 180, 280, degrees)
+    assert corner_error(pp.fit_quad(m), true) < 3.0
+
+
+@pytest.mark.parametrize("corner", [0, 1, 2, 3])
+def test_fit_quad_finger_over_a_corner(corner):
+    m = poly_mask(PERSPECTIVE)
+    # A fingertip (disc) bitten into the corner, the finger reaching out of the photo.
+    out = PERSPECTIVE[corner] - PERSPECTIVE.mean(axis=0)
+    out /= np.hypot(*out)
+    tip = PERSPECTIVE[corner] - 18 * out
+    rr, cc = skimage.draw.disk((tip[1], tip[0]), 25, shape=SHAPE)
+    m[rr, cc] = 0
+    side = np.array([-out[1], out[0]]) * 25
+    finger = np.array([tip + side, tip + side + 500 * out, tip - side + 500 * out, tip - side])
+    rr, cc = skimage.draw.polygon(finger[:, 1], finger[:, 0], SHAPE)
+    m[rr, cc] = 0
+    assert m.sum() < poly_mask(PERSPECTIVE).sum() - 1000  # a real bite
+    assert corner_error(pp.fit_quad(m), PERSPECTIVE) < 3.0
+
+
+def test_fit_quad_finger_over_an_edge():
+    m = poly_mask(PERSPECTIVE)
+    m[180:215, 200:300] = 0  # a finger coming in from the right over the right edge
+    assert corner_error(pp.fit_quad(m), PERSPECTIVE) < 2.0
+
+
+def test_fit_quad_torn_zigzag_short_edge():
+    # Receipt torn off the printer: the top edge zigzags +-5 px about y = 60.
+    xs = np.linspace(60, 240, 19)
+    teeth = np.stack([xs, 60 + 5 * (-1) ** np.arange(len(xs))], axis=1)
+    outline = np.vstack([teeth, [[240.0, 350.0], [60.0, 350.0]]])
+    true = np.array([[60.0, 60.0], [240.0, 60.0], [240.0, 350.0], [60.0, 350.0]])
+    assert corner_error(pp.fit_quad(poly_mask(outline)), true) < 3.0
+
+
+def test_fit_quad_ignores_speckles_and_holes():
+    m = poly_mask(PERSPECTIVE)
+    m[5:15, 5:15] = 1           # a speckle far away
+    m[150:170, 120:160] = 0     # a hole (glare) inside
+    assert corner_error(pp.fit_quad(m), PERSPECTIVE) < 2.0
+
+
+def test_fit_quad_no_receipt():
+    assert pp.fit_quad(np.zeros(SHAPE, np.uint8)) is None
+    tiny = np.zeros(SHAPE, np.uint8)
+    tiny[100:108, 100:108] = 1   # 64 px < 1% of 120 000
+    assert pp.fit_quad(tiny) is None
+    assert pp.fit_quad(tiny, min_area=0.0) is not None
+
+
+def test_largest_region_keeps_biggest_and_fills_holes():
+    m = np.zeros((50, 60), np.uint8)
+    m[5:30, 5:40] = 1
+    m[10:15, 10:15] = 0       # hole
+    m[40:45, 50:55] = 1       # smaller component
+    region = pp.largest_region(m)
+    assert region.dtype == bool
+    assert region[12, 12] and not region[42, 52]
+    assert region.sum() == 25 * 35
+    assert not pp.largest_region(np.zeros((5, 5))).any()
+
+
+# ---------------------------------------------------------------- order_corners
+
+
+@pytest.mark.parametrize("degrees", [0, 10, 30, 44, -10, -30, -44])
+def test_order_corners_recovers_tl_first_clockwise(degrees):
+    true = rotated_rect(100, 100, 60, 120, degrees)
+    rng = np.random.default_rng(abs(degrees))
+    for _ in range(3):
+        np.testing.assert_allclose(pp.order_corners(true[rng.permutation(4)]), true)
+
+
+@pytest.mark.parametrize("degrees", [60, 90, 135, 180, -100])
+def test_order_corners_rule_for_any_rotation(degrees):
+    ordered = pp.order_corners(rotated_rect(100, 100, 60, 120, degrees))
+    top = ordered[1] - ordered[0]
+    angle = np.degrees(np.arctan2(top[1], top[0]))
+    assert -45 < angle <= 45
+    edges = np.roll(ordered, -1, axis=0) - ordered
+    cross = edges[:, 0] * np.roll(edges, -1, axis=0)[:, 1] - edges[:, 1] * np.roll(edges, -1, axis=0)[:, 0]
+    assert np.all(cross > 0)  # clockwise on screen (y down)
+
+
+def test_order_corners_perspective_quad():
+    np.testing.assert_allclose(pp.order_corners(PERSPECTIVE[[2, 0, 3, 1]]), PERSPECTIVE)
+
+
+# ---------------------------------------------------------------- warp
+
+
+def test_warp_size_follows_the_receipt_aspect():
+    photo = np.zeros((400, 300, 3), np.uint8)
+    corners = rotated_rect(150, 200, 100, 220, 25)
+    out = pp.warp(photo, corners)
+    assert out.dtype == np.uint8
+    assert abs(out.shape[0] - 220) <= 1 and abs(out.shape[1] - 100) <= 1 and out.shape[2] == 3
+    assert pp.warp(photo, corners, out_size=(50, 20)).shape == (50, 20, 3)
+
+
+def test_warp_returns_a_known_pattern_upright():
+    pattern = np.full((120, 80, 3), 230, np.uint8)
+    pattern[:30, :40] = (255, 0, 0)   # red block at the top left
+    pattern[-20:, :] = (0, 0, 255)    # blue band at the bottom
+    corners = np.array([[70.0, 60.0], [190.0, 90.0], [160.0, 300.0], [40.0, 260.0]])
+    # Photo: the pattern projected into `corners` on a grey background.
+    src = np.array([[-0.5, -0.5], [79.5, -0.5], [79.5, 119.5], [-0.5, 119.5]])
+    tform = skimage.transform.ProjectiveTransform(matrix=pp._homography(corners, src))
+    photo = skimage.transform.warp(pattern, tform, output_shape=(400, 300), order=1, cval=0.5,
+                                   preserve_range=True).astype(np.uint8)
+    out = pp.warp(photo, corners, out_size=(120, 80)).astype(int)
+    assert np.abs(out[5:25, 5:35] - [255, 0, 0]).max() < 40
+    assert np.abs(out[-15:-5, 10:-10] - [0, 0, 255]).max() < 40
+    assert np.abs(out[50:80, 50:75] - 230).max() < 20
+    assert np.abs(out[3:-3, 3:-3] - pattern[3:-3, 3:-3]).mean() < 6
+
+
+# ---------------------------------------------------------------- extract
+
+
+def smooth_prob(mask) -> np.ndarray:
+    return np.clip(skimage.filters.gaussian(mask.astype(float), sigma=2), 0, 1).astype(np.float32)
+
+
+def test_extract_from_probability_maps():
+    prob = smooth_prob(poly_mask(PERSPECTIVE))
+    prob[10:20, 10:20] = 0.9  # a false blob the largest region drops
+    for p in (prob, prob[..., None], np.stack([1 - prob, prob], axis=-1)):
+        ex = pp.extract(p)
+        assert corner_error(ex.corners, PERSPECTIVE) < 2.0
+        assert 0.85 < ex.score <= 1.0
+        assert ex.mask.dtype == np.uint8 and ex.mask.shape == SHAPE and ex.mask[15, 15] == 0
+
+
+def test_extract_no_receipt_is_a_normal_outcome():
+    ex = pp.extract(np.zeros(SHAPE, np.float32))
+    assert ex.corners is None and ex.score == 0.0 and not ex.mask.any()
+    prob = np.zeros(SHAPE, np.float32)
+    prob[200:205, 100:110] = 1.0
+    assert pp.extract(prob).corners is None
+
+
+def test_extract_score_drops_for_a_non_quadrilateral_region():
+    disc = np.zeros(SHAPE, np.uint8)
+    rr, cc = skimage.draw.disk((200, 150), 100, shape=SHAPE)
+    disc[rr, cc] = 1
+    assert pp.extract(smooth_prob(disc)).score < pp.extract(smooth_prob(poly_mask(PERSPECTIVE))).score - 0.1
+
+
+# ---------------------------------------------------------------- classical baseline
+
+
+def test_classical_quad_finds_a_bright_receipt_on_a_dark_textured_table():
+    rng = np.random.default_rng(0)
+    h, w = 640, 480
+    grain = skimage.filters.gaussian(rng.normal(0, 1, (h, w)), sigma=(1, 10))
+    table = 60 + 12 * grain / grain.std()  # dark wood-like streaks
+    photo = np.repeat(np.clip(table, 0, 255)[..., None], 3, axis=2)
+    corners = np.array([[120.0, 90.0], [350.0, 110.0], [370.0, 560.0], [100.0, 540.0]])
+    rr, cc = skimage.draw.polygon(corners[:, 1], corners[:, 0], (h, w))
+    photo[rr, cc] = 225
+    for y in range(150, 500, 25):  # print lines on the receipt
+        photo[y:y + 4, 160:300] = 40
+    photo = np.clip(photo + rng.normal(0, 4, photo.shape), 0, 255).astype(np.uint8)
+    assert corner_error(pp.classical_quad(photo), corners) < 5.0
+
+
+def test_classical_quad_none_on_a_blank_photo():
+    assert pp.classical_quad(np.full((300, 200, 3), 90, np.uint8)) is None
+
+
+# ---------------------------------------------------------------- real photos' corner files
+
+
+def test_fit_quad_on_masks_from_real_corner_files(receipts_dir):
+    files = sorted((receipts_dir / "corners").glob("*.txt"))[:5]
+    assert files
+    for f in files:
+        v = np.array([float(t) for t in f.read_text().split(",")]).reshape(4, 2)
+        true = v[[0, 1, 3, 2]]  # files list TL, TR, BL, BR
+        found = pp.fit_quad(poly_mask(true, (800, 600)))
+        assert corner_error(found, pp.order_corners(true)) < 2.0, f
+
+
+def test_modules_import_without_tensorflow_or_matplotlib():
+    code = ("import sys, fcnlib.postprocess, fcnlib.viz; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

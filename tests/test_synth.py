@@ -1,0 +1,115 @@
+"""Tests of the synthetic receipt generator: determinism, masks, corners, dataset layout."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from fcnlib import synth
+from fcnlib.data import read_pairs
+
+H, W = 160, 120  # small photos keep the tests fast; geometry scales with the size
+
+
+def _polygon_mask(corners: np.ndarray, h: int, w: int) -> np.ndarray:
+    img = Image.new("L", (w, h), 0)
+    ImageDraw.Draw(img).polygon([tuple(p) for p in corners], fill=1)
+    return np.asarray(img)
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum()) / max(1, int((a | b).sum()))
+
+
+def test_render_shapes_dtypes_and_values():
+    photo, mask, corners = synth.render(synth.photo_rng(0, 0), H, W)
+    assert photo.shape == (H, W, 3) and photo.dtype == np.uint8
+    assert mask.shape == (H, W) and mask.dtype == np.uint8
+    assert set(np.unique(mask)) <= {0, 1}
+    assert corners.shape == (4, 2) and corners.dtype.kind == "f"
+
+
+def test_render_is_deterministic_per_seed():
+    a = synth.render(synth.photo_rng(3, 7), H, W)
+    b = synth.render(synth.photo_rng(3, 7), H, W)
+    c = synth.render(synth.photo_rng(4, 7), H, W)
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and np.array_equal(a[2], b[2])
+    assert not np.array_equal(a[0], c[0])
+
+
+def test_negative_photo_has_empty_mask_and_no_corners():
+    photo, mask, corners = synth.render(synth.photo_rng(0, 1), H, W, receipt=False)
+    assert photo.shape == (H, W, 3)
+    assert mask.sum() == 0 and corners is None
+
+
+def test_area_fraction_and_corners_match_mask():
+    ious = []
+    for i in range(12):
+        _, mask, corners = synth.render(synth.photo_rng(1, i), H, W, occluders=False)
+        frac = mask.mean()
+        assert 0.10 <= frac <= 0.80, (i, frac)
+        # corners: clockwise in photo pixels (positive signed area with y down), inside the photo
+        x, y = corners[:, 0], corners[:, 1]
+        assert 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0
+        assert (corners >= -1).all() and (corners[:, 0] <= W + 1).all() and (corners[:, 1] <= H + 1).all()
+        ious.append(_iou(_polygon_mask(corners, H, W).astype(bool), mask.astype(bool)))
+    # torn ends and curl move the outline by a pixel or two at this size
+    assert min(ious) > 0.85 and np.mean(ious) > 0.92, ious
+
+
+def test_occluders_only_remove_receipt_pixels():
+    """With occluders the mask is the unoccluded mask minus covered pixels: never more receipt."""
+    for i in range(15):
+        _, mask, corners = synth.render(synth.photo_rng(2, i), H, W)
+        poly = _polygon_mask(corners, H, W).astype(bool)
+        outside = mask.astype(bool) & ~poly
+        assert outside.sum() <= 0.08 * max(1, mask.sum()), i
+        assert 0.10 <= mask.mean() <= 0.80
+
+
+def test_generate_layout_pairs_and_determinism(tmp_path, capsys):
+    pairs_file = synth.generate(tmp_path / "a", n=6, seed=5, height=H, width=W, negatives=0.5, progress=True)
+    assert pairs_file == tmp_path / "a" / "pairs.txt"
+    assert "photos/s" in capsys.readouterr().err
+    pairs = read_pairs(pairs_file)
+    assert len(pairs) == 6
+    lines = [ln for ln in pairs_file.read_text().splitlines() if ln and not ln.startswith("#")]
+    assert all("\t" in ln and not ln.split("\t")[0].startswith("/") for ln in lines)
+    negatives = 0
+    for photo_path, mask_path in pairs:
+        assert photo_path.parent.name == "original" and photo_path.suffix == ".jpg"
+        assert mask_path.parent.name == "mask" and mask_path.stem == photo_path.stem
+        photo, mask = Image.open(photo_path), np.asarray(Image.open(mask_path))
+        assert photo.size == (W, H) and photo.mode == "RGB"
+        assert mask.shape == (H, W) and set(np.unique(mask)) <= {0, 1}
+        doc = json.loads((tmp_path / "a" / "corners" / f"{photo_path.stem}.json").read_text())
+        if doc["corners"] is None:
+            negatives += 1
+            assert mask.sum() == 0
+        else:
+            assert np.asarray(doc["corners"]).shape == (4, 2) and mask.sum() > 0
+    assert 0 < negatives < 6  # seed 5 draws both kinds at this rate
+
+    # photo i depends on (seed, i) only: a smaller dataset holds the same first photos
+    synth.generate(tmp_path / "b", n=3, seed=5, height=H, width=W, negatives=0.5, progress=False)
+    for name in ("original/synth_00001.jpg", "mask/synth_00002.png", "corners/synth_00000.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_default_size_photo_and_rate():
+    """One full-size photo renders with receipt pixels in range (the speed is measured by `fcn synth`)."""
+    photo, mask, corners = synth.render(synth.photo_rng(0, 3))
+    assert photo.shape == (800, 600, 3)
+    assert 0.10 <= mask.mean() <= 0.80
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_corners_start_at_header_end(index):
+    """Corners follow the paper: TL->TR is the short header edge (receipts are taller than wide)."""
+    _, _, corners = synth.render(synth.photo_rng(6, index), H, W, occluders=False)
+    top = np.linalg.norm(corners[1] - corners[0])
+    side = np.linalg.norm(corners[3] - corners[0])
+    assert side > top
