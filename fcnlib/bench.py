@@ -5,7 +5,8 @@
 - compute: achieved GFLOP/s of a training step of each model vs this machine's float32
            matrix-multiply rate measured in the same run (`flops_ratio`);
 - extract: latency from a 600x800 JPEG path to the warped receipt with the shipped model
-           (`extract_ms_median`, p95) and batch throughput.
+           (`extract_ms_median`, p95) and batch throughput;
+- tflite:  the shipped model converted to TFLite: float parity and the IoU change of int8.
 Photos come from `../shared/data/receipts/images` when present, else from freshly generated
 synthetic receipts in a temp folder. Figures print as they are measured; `--json` prints one object.
 """
@@ -156,6 +157,49 @@ def bench_extract(folder: Path, quiet: bool = False, n: int = 30) -> dict:
     return out
 
 
+def bench_tflite(folder: Path, quiet: bool = False, n: int = 24) -> dict:
+    """Shipped model as TFLite: float parity (max abs probability difference) and int8 IoU change.
+
+    IoU is measured against the real receipts' masks when `folder` is the real photos, else against
+    the float model's own masks (agreement)."""
+    import tempfile
+
+    from fcnlib import data, metrics
+    from fcnlib.models import export
+    from fcnlib.predict import load_pretrained
+
+    predictor = load_pretrained()
+    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:n]
+    batch = np.stack([data.resize_image(data.read_image(p), predictor.image_size)[0] for p in photos])
+    truth = None
+    corners = folder.parent / "corners"
+    if corners.is_dir():
+        h, w = predictor.image_size
+        truth = []
+        for p in photos:
+            c = data.read_corners(corners / f"{p.stem}.txt")
+            full = data.read_image(p).shape[:2]
+            truth.append(data.polygon_mask(c * [w / full[1], h / full[0]], h, w))
+    ref = np.asarray(predictor.model.predict(batch, verbose=0))
+    with tempfile.TemporaryDirectory() as tmp:
+        f32 = export.to_tflite(predictor.model, Path(tmp) / "f32.tflite", input_size=predictor.image_size)
+        i8 = export.to_tflite(predictor.model, Path(tmp) / "i8.tflite", quantize="int8",
+                              representative=batch[:8], input_size=predictor.image_size)
+        p32, p8 = export.tflite_predict(f32, batch), export.tflite_predict(i8, batch)
+    labels = truth if truth is not None else list(ref[..., 0] > 0.5)
+
+    def miou(prob):
+        return float(np.mean([metrics.mask_iou(t, q[..., 0] > 0.5) for t, q in zip(labels, prob)]))
+
+    out = {"tflite_float_max_abs_diff": float(np.abs(p32 - ref).max()),
+           "tflite_iou_keras": miou(ref), "tflite_iou_int8": miou(p8),
+           "tflite_int8_iou_change": miou(p8) - miou(ref), "tflite_iou_against": "truth" if truth else "float"}
+    _say(quiet, f"TFLite float: max abs probability difference {out['tflite_float_max_abs_diff']:.2e} "
+                f"(target <= 1e-4); int8: IoU {out['tflite_iou_int8']:.4f} vs Keras {out['tflite_iou_keras']:.4f} "
+                f"(change {out['tflite_int8_iou_change']:+.4f}, against {out['tflite_iou_against']}, {len(photos)} photos)")
+    return out
+
+
 def run(what: str = "all", json_only: bool = False) -> dict:
     """Run the chosen benchmarks; returns (and prints, unless json_only) their figures."""
     figures = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "images": None}
@@ -168,4 +212,6 @@ def run(what: str = "all", json_only: bool = False) -> dict:
             figures.update(bench_compute(json_only))
         if what in ("extract", "all"):
             figures.update(bench_extract(folder, json_only))
+        if what in ("tflite", "all"):
+            figures.update(bench_tflite(folder, json_only))
     return figures

@@ -93,6 +93,14 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _compare(args) -> int:
+    from fcnlib import evaluate
+
+    models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
+    print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
+    return 0
+
+
 def _predict(args) -> int:
     from fcnlib.predict import Predictor, expand_inputs, predict_files
 
@@ -118,6 +126,9 @@ def _bench(args) -> int:
     figures = bench.run(args.what, json_only=args.json)
     if args.json:
         print(json.dumps(figures))
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"command": "fcn " + " ".join(sys.argv[1:]), **figures}, indent=2))
     return 0
 
 
@@ -189,6 +200,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mask-values", type=_mask_values)
     s.set_defaults(func=_evaluate)
 
+    s = sub.add_parser("compare", help="several models side by side on the same pairs (Markdown table)")
+    s.add_argument("pairs")
+    s.add_argument("models", nargs="+", help="NAME=PATH, or a path, 'default' or 'classical'")
+    s.add_argument("-o", "--output", default="experiments/compare")
+    s.add_argument("--mask-values", type=_mask_values)
+    s.set_defaults(func=_compare)
+
     s = sub.add_parser("predict", help="probability, mask, colour and overlay pictures per photo")
     s.add_argument("model", help="a .keras file or 'default'")
     s.add_argument("photos", nargs="+", help="photos, folders or glob patterns")
@@ -204,8 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_extract)
 
     s = sub.add_parser("bench", help="benchmarks that print figures (data, compute, extract, all)")
-    s.add_argument("what", nargs="?", default="all", choices=["data", "compute", "extract", "all"])
+    s.add_argument("what", nargs="?", default="all", choices=["data", "compute", "extract", "tflite", "all"])
     s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument("--out", help="also write the figures as JSON here (e.g. experiments/results/bench.json)")
     s.set_defaults(func=_bench)
 
     s = sub.add_parser("demo", help="synthetic data, train the light receipt model, evaluate, extract")

@@ -48,7 +48,7 @@ def score_photo(prob: np.ndarray, mask: np.ndarray, num_classes: int, corners_tr
                 row["quad_iou"], row["corner_error"] = 0.0, float("nan")
             else:
                 row["quad_iou"] = float(metrics.quad_iou(found.corners, corners_true, mask.shape))
-                row["corner_error"] = float(metrics.corner_error(found.corners, corners_true, diag))
+                row["corner_error"] = float(metrics.corner_error(found.corners, corners_true, diag).max)
     return row, pred
 
 
@@ -113,3 +113,26 @@ def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None,
                           titles=[f"{t[4]} IoU {t[0]:.3f}" for t in sel])
         fig.savefig(out / "worst.png", dpi=80)
     return summary
+
+
+COMPARE_COLUMNS = [("mean_iou", "mean IoU"), ("share_iou_ge_0_9", "IoU >= 0.9"), ("mean_quad_iou", "quad IoU"),
+                   ("median_corner_error", "corner error / diagonal (median)"), ("mean_bf1", "BF1 (2 px)"),
+                   ("missed", "receipts missed"), ("false_receipts", "false receipts")]
+
+
+def compare(models: dict[str, str], pairs, out_dir: str | Path, mask_values=None) -> str:
+    """Evaluate several models (name -> `.keras` path, `default` or `classical`) on the same pairs.
+
+    Each gets its own folder under `out_dir`; returns the side-by-side table as Markdown and writes
+    it to `out_dir/compare.md`."""
+    out = Path(out_dir)
+    lines = ["| model | " + " | ".join(label for _, label in COMPARE_COLUMNS) + " |",
+             "| --- |" + " --- |" * len(COMPARE_COLUMNS)]
+    for name, path in models.items():
+        folder = "".join(c if c.isalnum() else "-" for c in name)
+        s = evaluate(Predictor.load(path), pairs, out / folder, mask_values=mask_values)
+        cells = [s.get(key) for key, _ in COMPARE_COLUMNS]
+        lines.append(f"| {name} | " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells) + " |")
+    table = "\n".join(lines) + "\n"
+    (out / "compare.md").write_text(table)
+    return table

@@ -43,6 +43,8 @@ class Predictor:
 
         if str(path) == "default":
             return load_pretrained()
+        if str(path) == "classical":
+            return ClassicalPredictor()
         path = Path(path)
         if not path.exists():
             raise FileNotFoundError(f"{path}: model file not found")
@@ -65,9 +67,33 @@ class Predictor:
         for start in range(0, len(photos), batch_size):
             chunk = photos[start:start + batch_size]
             resized = [data.resize_image(p, self.image_size, self.resize) for p in chunk]
-            batch = np.stack([r[0] for r in resized]).astype(np.float32) / 255.0
+            batch = np.stack([r[0] for r in resized])  # float32 in [0, 1], as in training
             prob = np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
             out += [placement.to_original(p) for (_, placement), p in zip(resized, prob)]
+        return out
+
+
+class ClassicalPredictor:
+    """The classical pipeline (edges, contours, 4-point polygon) dressed as a predictor.
+
+    Its "probability" is 1 inside the quadrilateral `postprocess.classical_quad` finds, 0 elsewhere,
+    so `fcn evaluate classical PAIRS` scores the baseline exactly like a network.
+    """
+
+    num_classes = 2
+    class_names = ("background", "receipt")
+
+    def predict(self, photos: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
+        from skimage.draw import polygon
+
+        out = []
+        for photo in photos:
+            prob = np.zeros((*photo.shape[:2], 1), np.float32)
+            quad = postprocess.classical_quad(photo)
+            if quad is not None:
+                rr, cc = polygon(quad[:, 1], quad[:, 0], photo.shape[:2])
+                prob[rr, cc] = 1.0
+            out.append(prob)
         return out
 
 

@@ -51,6 +51,7 @@ class TrainConfig:
     name: str = "receipt"
     model: str = "unet"
     model_options: dict = field(default_factory=dict)
+    init: str | None = None  # a .keras model whose weights start the training (fine-tuning)
     num_classes: int = 1
     data: DataConfig = field(default_factory=DataConfig)
     batch_size: int = 8
@@ -239,6 +240,11 @@ def build_and_compile(config: TrainConfig, steps_per_epoch: int):
     keras.utils.set_random_seed(config.seed)
     model = models.build(config.model, input_shape=(None, None, 3), num_classes=config.num_classes,
                          **config.model_options)
+    if config.init:
+        from fcnlib.predict import DEFAULT_MODEL
+
+        init = DEFAULT_MODEL if config.init == "default" else config.init
+        model.set_weights(models.load_model(init, compile=False).get_weights())
     model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=losses.get(config.loss),
                   metrics=metrics.default_metrics(config.num_classes))
     return model
