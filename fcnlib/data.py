@@ -369,7 +369,9 @@ def import_quads(images_dir, corners_dir, out_root, negatives_dir=None) -> Path:
 
     Each photo in ``images_dir`` needs ``corners_dir/<stem>.txt`` or ``.json`` (see :func:`read_corners`);
     masks are the filled quadrilateral (1) on background (0), at the upright photo's size. Photos in
-    ``negatives_dir`` get all-zero masks. Photos are copied unchanged. Returns the pairs file.
+    ``negatives_dir`` get all-zero masks. Photos are copied unchanged; the corners are kept as
+    ``out_root/corners/<stem>.json`` (clockwise from top-left, or null), the layout `fcn synth` writes
+    and `fcn evaluate` reads for quad IoU and corner error. Returns the pairs file.
     """
     images_dir, corners_dir, out_root = Path(images_dir), Path(corners_dir), Path(out_root)
     for folder in (images_dir, corners_dir) + ((Path(negatives_dir),) if negatives_dir else ()):
@@ -391,6 +393,7 @@ def import_quads(images_dir, corners_dir, out_root, negatives_dir=None) -> Path:
         stems[photo.stem] = photo
     (out_root / "original").mkdir(parents=True, exist_ok=True)
     (out_root / "mask").mkdir(parents=True, exist_ok=True)
+    (out_root / "corners").mkdir(parents=True, exist_ok=True)
     pairs = []
     for photo, ann in jobs:
         im = _open(photo, "photo", load=False)
@@ -398,6 +401,8 @@ def import_quads(images_dir, corners_dir, out_root, negatives_dir=None) -> Path:
         corners = read_corners(ann) if ann is not None else None
         mask_path = out_root / "mask" / f"{photo.stem}.png"
         Image.fromarray(polygon_mask(corners, height, width)).save(mask_path)
+        (out_root / "corners" / f"{photo.stem}.json").write_text(
+            json.dumps({"corners": None if corners is None else np.asarray(corners).tolist()}))
         photo_out = out_root / "original" / photo.name
         shutil.copyfile(photo, photo_out)
         pairs.append((photo_out, mask_path))

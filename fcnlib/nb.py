@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# Import this module before TensorFlow: CPU-only machines otherwise fill notebook outputs with
+# TensorFlow's start-up log (no CUDA driver found, and so on).
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 
 def quick() -> bool:
     """True in quick mode (`FCNLIB_QUICK=1`)."""

@@ -390,7 +390,8 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
         print(f"run: {run} (epochs {state['epoch']}..{config.epochs}, mixed precision {mixed}, "
               f"{strategy.num_replicas_in_sync} replica(s))")
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epoch"],
-                  steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose)
+                  steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                  shuffle=False)  # the tf.data pipeline shuffles
     finish(config, run, state, test_ds, val_ds)
     return run
 

@@ -1,6 +1,8 @@
 """The dataset commands of `fcn`, end to end: pairs, split, verify, import-quads, synth."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 from PIL import Image
 
@@ -56,6 +58,8 @@ def test_import_quads_and_synth(tmp_path, capsys):
     pairs = data.read_pairs(tmp_path / "ds" / "pairs.txt")
     masks = {p.stem: data.read_mask(m) for p, m in pairs}
     assert masks["r1"].sum() == 20 * 30 and masks["n1"].sum() == 0
+    kept = {s: json.loads((tmp_path / "ds" / "corners" / f"{s}.json").read_text())["corners"] for s in ("r1", "n1")}
+    assert kept == {"r1": [[5, 5], [25, 5], [25, 35], [5, 35]], "n1": None}  # clockwise from top-left
     assert cli.main(["synth", str(tmp_path / "s"), "--n", "3", "--height", "80", "--width", "60"]) == 0
     assert len(data.read_pairs(tmp_path / "s" / "pairs.txt")) == 3
 
