@@ -44,7 +44,10 @@ def _variant(base: train.TrainConfig, name: str, overrides: dict) -> train.Train
 
 def ablate(base: train.TrainConfig, grid: dict[str, dict], out_dir: str | Path,
            eval_pairs: str | Path | None = None) -> list[dict]:
-    """Train and evaluate every variant of `grid` on top of `base`; write the table and the plot."""
+    """Train and evaluate every variant of `grid` on top of `base`; write the table and the plot.
+
+    Run folders go where `base.output_dir` says (experiments/runs, git-ignored); `out_dir` gets only
+    `ablation.csv`, `ablation.md` and `ablation.png`."""
     import keras
 
     from fcnlib.evaluate import evaluate
@@ -56,8 +59,7 @@ def ablate(base: train.TrainConfig, grid: dict[str, dict], out_dir: str | Path,
     h, w = base.data.image_size
     rows = []
     for name, overrides in grid.items():
-        cfg = _variant(base, name, overrides)
-        cfg.output_dir = str(out / "runs")
+        cfg = _variant(base, name, overrides)  # runs go to base.output_dir; tables to out_dir
         t = time.perf_counter()
         run = train.train(cfg, verbose=0)
         seconds = time.perf_counter() - t
