@@ -15,7 +15,7 @@ $FCN split "$W/pairs.txt" --val 0.1 --test 0.5 --seed 0
 $FCN compare "$W/pairs.txt" shipped=default classical=classical -o data/real-eval/all > /dev/null
 $FCN train experiments/configs/finetune_real.yaml
 RUN=$(ls -td data/runs-real/*/ | head -1)
-$FCN compare "$W/test.txt" shipped=default "fine-tuned on $(wc -l < "$W/train.txt") real photos=${RUN}best.keras" \
+$FCN compare "$W/test.txt" shipped=default "fine-tuned on $(grep -cv "^#" "$W/train.txt") real photos=${RUN}best.keras" \
     classical=classical -o data/real-eval/test > /dev/null
 {
   echo "# Real receipts: shipped model vs fine-tuned vs classical pipeline"
@@ -24,11 +24,11 @@ $FCN compare "$W/test.txt" shipped=default "fine-tuned on $(wc -l < "$W/train.tx
   echo "Photos: ../shared/data/receipts (200 receipts, 16 without a receipt, 600x800), scored at their"
   echo "original resolution. Corner error: largest corner distance as a share of the photo diagonal."
   echo
-  echo "## All $(grep -c . "$W/pairs.txt") photos (the shipped model never saw any of them)"
+  echo "## All $(grep -cv "^#" "$W/pairs.txt") photos (the shipped model never saw any of them)"
   echo
   cat data/real-eval/all/compare.md
   echo
-  echo "## Held-out half ($(grep -c . "$W/test.txt") photos); fine-tuning used $(grep -c . "$W/train.txt") others"
+  echo "## Held-out half ($(grep -cv "^#" "$W/test.txt") photos); fine-tuning used $(grep -cv "^#" "$W/train.txt") others"
   echo
   cat data/real-eval/test/compare.md
 } > experiments/results/real_receipts.md
