@@ -167,8 +167,10 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
     def result(self):
         return ops.cast(self._score(self.confusion), self.dtype)
 
+    score_key = None  # the entry of the per-class scores this metric reports
+
     def _score(self, cm):
-        raise NotImplementedError
+        return self._pick(_class_scores(cm)[self.score_key])
 
     def get_config(self):
         return {
@@ -183,11 +185,10 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
 class IoU(ConfusionMatrixMetric):
     """Intersection over union tp / (tp + fp + fn) of ``class_id`` (default 1, the foreground)."""
 
+    score_key = "iou"
+
     def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="iou", dtype=None):
         super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
-
-    def _score(self, cm):
-        return self._pick(_class_scores(cm)["iou"])
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -202,33 +203,30 @@ class MeanIoU(IoU):
 class Dice(ConfusionMatrixMetric):
     """Dice / F1 2 tp / (2 tp + fp + fn) of ``class_id`` (equals 2 IoU / (1 + IoU))."""
 
+    score_key = "dice"
+
     def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="dice", dtype=None):
         super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
-
-    def _score(self, cm):
-        return self._pick(_class_scores(cm)["dice"])
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
 class Precision(ConfusionMatrixMetric):
     """Precision tp / (tp + fp) of ``class_id``: share of pixels predicted as the class that are."""
 
+    score_key = "precision"
+
     def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="precision", dtype=None):
         super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
-
-    def _score(self, cm):
-        return self._pick(_class_scores(cm)["precision"])
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
 class Recall(ConfusionMatrixMetric):
     """Recall tp / (tp + fn) of ``class_id``: share of the class's pixels that were found."""
 
+    score_key = "recall"
+
     def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="recall", dtype=None):
         super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
-
-    def _score(self, cm):
-        return self._pick(_class_scores(cm)["recall"])
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
