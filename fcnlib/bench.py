@@ -20,15 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
-REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "receipts" / "images"
 BENCH_MODELS = {"unet": {"base_filters": 16}, "fcn8s": {"base_filters": 16, "fc_filters": 256},
                 "segnet_basic": {"base_filters": 32}}
 
 
 def photo_folder(tmp: Path, n: int = 48) -> Path:
     """The real receipt photos when present, else `n` synthetic ones written under `tmp`."""
-    if REAL.is_dir():
-        return REAL
+    from fcnlib import nb
+
+    real = nb.real_receipts()
+    if real is not None:
+        return real / "images"
     from fcnlib import synth
 
     synth.generate(tmp / "synth", n=n, seed=0, progress=False)
@@ -163,8 +165,6 @@ def bench_tflite(folder: Path, quiet: bool = False, n: int = 24) -> dict:
 
     IoU is measured against the real receipts' masks when `folder` is the real photos, else against
     the float model's own masks (agreement)."""
-    import tempfile
-
     from fcnlib import data, metrics
     from fcnlib.models import export
     from fcnlib.predict import load_pretrained
