@@ -93,6 +93,23 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _calibrate(args) -> int:
+    from fcnlib import evaluate
+    from fcnlib.predict import Predictor
+
+    path = Path(args.model)
+    result = evaluate.calibrate_min_score(Predictor.load(path), args.pairs, mask_values=args.mask_values)
+    sidecar = path.with_suffix(".json")
+    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    meta["min_score"] = result["min_score"]
+    from fcnlib.train import atomic_write_text
+
+    atomic_write_text(sidecar, json.dumps(meta, indent=2))
+    print(json.dumps(result, indent=2))
+    print(f"{sidecar}: min_score {result['min_score']}")
+    return 0
+
+
 def _compare(args) -> int:
     from fcnlib import evaluate
 
@@ -178,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--height", type=int, default=800)
     s.add_argument("--width", type=int, default=600)
-    s.add_argument("--negatives", type=float, default=0.05, help="share of photos with no receipt")
+    s.add_argument("--negatives", type=float, default=0.15, help="share of photos with no receipt")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("models", help="table of the models: parameters, GFLOPs, output shape")
@@ -199,6 +216,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", default="experiments/eval")
     s.add_argument("--mask-values", type=_mask_values)
     s.set_defaults(func=_evaluate)
+
+    s = sub.add_parser("calibrate", help="choose a binary model's 'no object' score threshold on labelled "
+                                         "photos with and without the object (a validation split); "
+                                         "written to the model's .json")
+    s.add_argument("model", help="a .keras file")
+    s.add_argument("pairs")
+    s.add_argument("--mask-values", type=_mask_values)
+    s.set_defaults(func=_calibrate)
 
     s = sub.add_parser("compare", help="several models side by side on the same pairs (Markdown table)")
     s.add_argument("pairs")

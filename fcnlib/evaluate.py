@@ -30,8 +30,10 @@ def true_corners(mask_path: Path, mask: np.ndarray):
     return postprocess.fit_quad(mask.astype(bool)) if mask.any() else None
 
 
-def score_photo(prob: np.ndarray, mask: np.ndarray, num_classes: int, corners_true) -> dict:
-    """Scores of one photo: IoU of the foreground (or mean IoU), BF1, and the quad when binary."""
+def score_photo(prob: np.ndarray, mask: np.ndarray, num_classes: int, corners_true,
+                found: postprocess.Extraction | None = None) -> dict:
+    """Scores of one photo: IoU of the foreground (or mean IoU), BF1, and, when binary, the receipt
+    `found` by the predictor (default: `postprocess.extract(prob)`): detected, score, quad."""
     pred = class_map(prob)
     s = metrics.scores(metrics.confusion_matrix(mask, pred, num_classes))
     row = {"iou": float(s["iou"][1]) if num_classes == 2 else float(s["miou"]),
@@ -39,7 +41,7 @@ def score_photo(prob: np.ndarray, mask: np.ndarray, num_classes: int, corners_tr
            "bf1": float(metrics.boundary_f1(mask, pred, tolerance=BF_TOLERANCE, num_classes=num_classes)),
            "has_object": bool(mask.any())}
     if num_classes == 2:
-        found = postprocess.extract(prob)
+        found = postprocess.extract(prob) if found is None else found
         row["detected"] = found.corners is not None
         row["score"] = float(found.score)
         if corners_true is not None:
@@ -90,12 +92,14 @@ def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None,
         chunk = pairs[start:start + batch_size]
         photos = [data.read_image(p) for p, _ in chunk]
         masks = [data.read_mask(m, mask_values=mask_values) for _, m in chunk]
-        for (photo_path, mask_path), photo, mask, prob in zip(chunk, photos, masks,
-                                                               predictor.predict(photos, batch_size)):
+        for (photo_path, mask_path), photo, mask, (small, placement) in zip(
+                chunk, photos, masks, predictor.model_outputs(photos, batch_size)):
             if mask.shape != photo.shape[:2]:
                 raise data.DataError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, photo "
                                      f"{photo_path} is {photo.shape[1]}x{photo.shape[0]}")
-            row, pred = score_photo(prob, mask, k, true_corners(Path(mask_path), mask) if k == 2 else None)
+            found = predictor.extract_from(small, placement) if k == 2 else None
+            row, pred = score_photo(placement.to_original(small), mask, k,
+                                    true_corners(Path(mask_path), mask) if k == 2 else None, found)
             cm += metrics.confusion_matrix(mask, pred, k)
             rows.append({"photo": str(photo_path), **row})
             kept.append((row["iou"], photo, mask, pred, Path(photo_path).stem))
@@ -136,3 +140,36 @@ def compare(models: dict[str, str], pairs, out_dir: str | Path, mask_values=None
     table = "\n".join(lines) + "\n"
     (out / "compare.md").write_text(table)
     return table
+
+
+def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8) -> dict:
+    """The extraction score below which a binary model should answer "no receipt".
+
+    On a labelled set holding photos with and without the object (normally the validation split, never
+    the test photos), every photo's extraction score is measured; the threshold maximising balanced
+    accuracy (mean of the share of objects kept and the share of empty photos rejected) is chosen, at
+    the middle of the widest such gap between two measured scores. Returns {"min_score", "balanced_accuracy",
+    "objects", "empty", "missed", "false"}; min_score 0.0 (no rejection) when the set lacks either kind."""
+    pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
+    scores, has = [], []
+    for start in range(0, len(pairs), batch_size):
+        chunk = pairs[start:start + batch_size]
+        photos = [data.read_image(p) for p, _ in chunk]
+        for (_, mask_path), (small, placement) in zip(chunk, predictor.model_outputs(photos, batch_size)):
+            scores.append(predictor.extract_from(small, placement, min_score=0.0).score)
+            has.append(bool(data.read_mask(mask_path, mask_values=mask_values).any()))
+    scores, has = np.array(scores), np.array(has)
+    out = {"objects": int(has.sum()), "empty": int((~has).sum())}
+    if has.all() or not has.any():
+        return {**out, "min_score": 0.0, "balanced_accuracy": None, "missed": None, "false": None}
+    levels = np.unique(np.concatenate([[0.0], scores, [1.0]]))
+    lo, hi = levels[:-1], levels[1:]
+    cut = (lo + hi) / 2  # one candidate per gap between measured scores
+    kept = (scores[has][None, :] >= cut[:, None]).mean(1)
+    rejected = (scores[~has][None, :] < cut[:, None]).mean(1)
+    ba = (kept + rejected) / 2
+    best = np.flatnonzero(np.isclose(ba, ba.max()))
+    i = best[np.argmax((hi - lo)[best])]
+    t = float(cut[i])
+    return {**out, "min_score": round(t, 4), "balanced_accuracy": float(ba[i]),
+            "missed": int((scores[has] < t).sum()), "false": int((scores[~has] >= t).sum())}

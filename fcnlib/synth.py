@@ -247,12 +247,14 @@ def _draw_laptop(rng, d: _Pen, h: int, w: int) -> None:
               fill=tuple(min(255, x + 8) for x in body), outline=tuple(max(0, x - 25) for x in body))
 
 
-def _draw_keyboard(rng, d: _Pen, h: int, w: int) -> None:
-    """An external keyboard with coloured keycaps, partly in frame."""
+def _draw_keyboard(rng, d: _Pen, h: int, w: int, anywhere: bool = False) -> None:
+    """An external keyboard with coloured keycaps, partly in frame (or `anywhere`)."""
     frame = _jitter(rng, [(235, 235, 235), (40, 40, 40), (200, 200, 205)][rng.integers(3)], 5)
     caps = [(250, 250, 250), (235, 180, 205), (120, 200, 220), (150, 210, 170), (60, 60, 60)]
     kw = w * rng.uniform(0.07, 0.11)
     cx, cy = rng.uniform(0, w), rng.choice([rng.uniform(-0.1, 0.15), rng.uniform(0.85, 1.1)]) * h
+    if anywhere:
+        cy = rng.uniform(0.15, 0.85) * h
     ang = rng.normal(0, 0.3)
     c, s = math.cos(ang), math.sin(ang)
     poly = _rot_rect(cx, cy, kw * 16, kw * 6, ang, kw * 0.2)
@@ -263,6 +265,82 @@ def _draw_keyboard(rng, d: _Pen, h: int, w: int) -> None:
             lx, ly = -kw * 7.5 + kw * (col + 0.5), -kw * 2.5 + kw * (row + 0.5)
             d.polygon(_rot_rect(cx + lx * c - ly * s, cy + lx * s + ly * c, kw * 0.85, kw * 0.85, ang),
                       fill=pal[rng.integers(3)], outline=tuple(max(0, x - 40) for x in frame))
+
+
+def _two_surfaces(rng, bg: Image.Image, h: int, w: int) -> Image.Image:
+    """The frame split by a straight edge: a light desk top beside the floor, a drawer or another desk."""
+    other = _background(rng, h, w)
+    if rng.random() < 0.6:  # the other side is a light laminate: the hardest one for a receipt finder
+        light = _jitter(rng, [(236, 236, 232), (222, 222, 218), (210, 206, 198), (240, 238, 230)][rng.integers(4)], 6)
+        other = Image.blend(other, Image.new("RGB", (w, h), light), rng.uniform(0.7, 0.95))
+    a = rng.uniform(0, 2 * np.pi)
+    px, py = rng.uniform(0.2, 0.8) * w, rng.uniform(0.2, 0.8) * h
+    n = np.array([math.cos(a), math.sin(a)])
+    far = 3 * (h + w)
+    t = np.array([-n[1], n[0]]) * far
+    side = Image.new("L", (w, h), 0)
+    poly = [(px + t[0], py + t[1]), (px - t[0], py - t[1]), (px - t[0] + n[0] * far, py - t[1] + n[1] * far),
+            (px + t[0] + n[0] * far, py + t[1] + n[1] * far)]
+    ImageDraw.Draw(side).polygon(poly, fill=255)
+    out = Image.composite(other, bg, side)
+    band = w * rng.uniform(0.005, 0.03)  # the desk's edge, lit or in shade
+    edge = [(px + t[0], py + t[1]), (px - t[0], py - t[1]), (px - t[0] - n[0] * band, py - t[1] - n[1] * band),
+            (px + t[0] - n[0] * band, py + t[1] - n[1] * band)]
+    ImageDraw.Draw(out).polygon(edge, fill=_jitter(rng, [(60, 55, 50), (230, 228, 222), (150, 120, 90)]
+                                                   [rng.integers(3)], 10))
+    return out
+
+
+def _draw_distractor(rng, d: _Pen, h: int, w: int) -> None:
+    """One large light object a receipt finder confuses with paper: a tablet (bezel, dark screen with
+    glare), a closed laptop, a white or cardboard box, a kraft paper bag, or a white keyboard."""
+    kind = rng.choice(["tablet", "lid", "box", "bag", "keyboard"], p=[0.25, 0.2, 0.2, 0.15, 0.2])
+    cx, cy, ang = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h, rng.normal(0, 0.4)
+    c, s = math.cos(ang), math.sin(ang)
+    at = lambda x, y: (cx + x * c - y * s, cy + x * s + y * c)  # noqa: E731
+    if kind == "tablet":
+        tw = w * rng.uniform(0.5, 1.1)
+        th = tw * rng.uniform(1.3, 1.45)
+        bezel = _jitter(rng, [(240, 240, 238), (200, 200, 204), (30, 30, 32)][rng.integers(3)], 5)
+        d.polygon(_rot_rect(cx, cy, tw, th, ang, tw * 0.06), fill=bezel)
+        screen = _jitter(rng, (28, 28, 34), 8)
+        d.polygon(_rot_rect(cx, cy, tw * 0.88, th * 0.9, ang), fill=screen)
+        # glare: a window reflected in the screen, soft edged, brighter towards its middle
+        gx, gy = at(rng.uniform(-0.25, 0.25) * tw, rng.uniform(-0.25, 0.25) * th)
+        gw, gh, peak = tw * rng.uniform(0.3, 0.7), th * rng.uniform(0.2, 0.5), rng.uniform(60, 200)
+        for f in np.linspace(1.0, 0.5, 6):
+            v = int(screen[0] + peak * (1.5 - f))
+            d.polygon(_rot_rect(gx, gy, gw * f, gh * f, ang + 0.1, gw * f * 0.3), fill=(v, v, min(255, v + 6)))
+    elif kind == "lid":
+        lw = w * rng.uniform(0.8, 1.5)
+        body = _jitter(rng, [(196, 198, 202), (170, 172, 176), (215, 212, 208), (128, 130, 136)][rng.integers(4)], 5)
+        d.polygon(_rot_rect(cx, cy, lw, lw * rng.uniform(0.65, 0.72), ang, w * 0.03), fill=body)
+        r = lw * 0.05
+        d.ellipse([cx - r, cy - r, cx + r, cy + r], fill=tuple(min(255, v + 25) for v in body))
+    elif kind == "box":
+        bw, bh, depth = w * rng.uniform(0.3, 0.6), w * rng.uniform(0.3, 0.6), w * rng.uniform(0.1, 0.3)
+        face = _jitter(rng, [(240, 238, 232), (226, 224, 220), (196, 160, 112)][rng.integers(3)], 6)
+        top = [at(-bw / 2, -bh / 2), at(bw / 2, -bh / 2), at(bw / 2, bh / 2), at(-bw / 2, bh / 2)]
+        side = [top[3], top[2], at(bw / 2, bh / 2 + depth), at(-bw / 2, bh / 2 + depth)]
+        d.polygon(side, fill=tuple(int(v * 0.8) for v in face))
+        d.polygon(top, fill=face)
+        ink = _jitter(rng, [(200, 40, 40), (30, 60, 150), (30, 30, 30)][rng.integers(3)], 10)
+        r = min(bw, bh) * rng.uniform(0.1, 0.25)
+        mx, my = at(rng.uniform(-0.2, 0.2) * bw, rng.uniform(-0.2, 0.2) * bh)
+        d.ellipse([mx - r, my - r, mx + r, my + r], fill=ink)
+        d.ellipse([mx - r * 0.85, my - r * 0.85, mx + r * 0.85, my + r * 0.85], fill=face)
+    elif kind == "bag":
+        bw = w * rng.uniform(0.4, 0.7)
+        bh = bw * rng.uniform(1.2, 1.7)
+        kraft = _jitter(rng, [(190, 150, 105), (205, 170, 125), (170, 130, 90), (235, 232, 226)][rng.integers(4)], 8)
+        d.polygon([at(-bw / 2, -bh / 2), at(bw / 2, -bh / 2), at(bw * 0.55, bh / 2), at(-bw * 0.55, bh / 2)],
+                  fill=kraft)
+        fold = tuple(int(v * 0.85) for v in kraft)
+        for fy in (-0.35, 0.3):
+            d.line([at(-bw / 2, fy * bh), at(bw / 2, fy * bh)], fill=fold, width=max(1, int(w / 200)))
+        d.polygon(_rot_rect(*at(0, -0.05 * bh), bw * 0.3, bw * 0.2, ang), fill=(40, 70, 140))
+    else:
+        _draw_keyboard(rng, d, h, w, anywhere=True)
 
 
 def _draw_object(rng, d: _Pen, h: int, w: int) -> None:
@@ -709,12 +787,16 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
     """
     h, w = height, width
     bg = _background(rng, h, w)
+    if rng.random() < (0.2 if receipt else 0.4):
+        bg = _two_surfaces(rng, bg, h, w)
     objects = Image.new("L", (w, h), 0)  # pixels of things lying on the surface
     pen = _Pen(bg, objects)
     if rng.random() < 0.35:
         _draw_laptop(rng, pen, h, w)
     if rng.random() < 0.12:
         _draw_keyboard(rng, pen, h, w)
+    for _ in range(int(rng.random() < 0.2) if receipt else 1 + int(rng.random() < 0.4)):
+        _draw_distractor(rng, pen, h, w)
     for _ in range(int(rng.poisson(1.2 if receipt else 2.5))):
         _draw_object(rng, pen, h, w)
     off = rng.normal(0, 0.012 * w, 2) + (0.004 * w, 0.008 * w)
@@ -817,7 +899,7 @@ def photo_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int = 600,
-             negatives: float = 0.05, progress: bool = True) -> Path:
+             negatives: float = 0.15, progress: bool = True) -> Path:
     """Write n synthetic photos to out_dir (original/, mask/ class ids 0/1, corners/ JSON, pairs.txt).
 
     About a `negatives` fraction of photos show no receipt. Returns the pairs.txt path. With progress,

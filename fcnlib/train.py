@@ -407,8 +407,17 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
     for split, ds in (("val", val_ds), ("test", test_ds)):
         if ds is not None:
             results[split] = {k: float(v) for k, v in model.evaluate(ds, verbose=0, return_dict=True).items()}
+    min_score = None
+    if config.num_classes <= 2 and config.data.val:  # a binary task: when to answer "no object"
+        from fcnlib.evaluate import calibrate_min_score
+        from fcnlib.predict import Predictor
+
+        predictor = Predictor(model, tuple(config.data.image_size), config.data.resize,
+                              tuple(config.data.class_names))
+        results["calibration"] = calibrate_min_score(predictor, config.data.val, config.data.mask_values)
+        min_score = results["calibration"]["min_score"]
     atomic_write_text(run / "metrics.json", json.dumps(results, indent=2))
-    write_sidecar(best_path, config)
+    write_sidecar(best_path, config, min_score)
     if state["history"]:
         fig = viz.plot_history(run / "history.csv")
         fig.savefig(run / "curves.png", dpi=100)
@@ -419,11 +428,14 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
     return results
 
 
-def write_sidecar(model_path: Path, config: TrainConfig) -> None:
-    """`<model>.json` next to a saved model: how photos must be prepared for it."""
+def write_sidecar(model_path: Path, config: TrainConfig, min_score: float | None = None) -> None:
+    """`<model>.json` next to a saved model: how photos must be prepared for it and, for a binary
+    task, the extraction score under which it answers "no object" (calibrated on validation)."""
     meta = {"image_size": list(config.data.image_size), "resize": config.data.resize,
             "num_classes": config.num_classes, "class_names": config.data.class_names,
             "mask_values": config.data.mask_values, "model": config.model}
+    if min_score is not None:
+        meta["min_score"] = min_score
     atomic_write_text(model_path.with_suffix(".json"), json.dumps(meta, indent=2))
 
 

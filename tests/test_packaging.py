@@ -31,8 +31,8 @@ def test_python_floor_is_310():
 def test_fcn_console_script_lists_every_subcommand():
     out = subprocess.run([sys.executable, "-m", "fcnlib.cli", "--help"], capture_output=True, text=True,
                          check=True).stdout
-    for cmd in ("pairs", "split", "verify", "import-quads", "synth", "models", "train", "evaluate", "compare",
-                "predict", "extract", "bench", "demo"):
+    for cmd in ("pairs", "split", "verify", "import-quads", "synth", "models", "train", "evaluate", "calibrate",
+                "compare", "predict", "extract", "bench", "demo"):
         assert cmd in out
 
 

@@ -74,6 +74,66 @@ def test_predictor_maps_back_to_the_photo(tmp_path):
     assert inside > 0.99 and outside < 0.01
 
 
+def test_extraction_on_the_model_size_map_matches_the_photo_size_map(tmp_path):
+    # the fast path (quad fitted on the model's 256x256 output, scaled) against fitting on the output
+    # upsampled to the 600x800 photo: same corners within a photo pixel
+    from fcnlib import postprocess
+
+    predictor = Predictor.load(bright_quad_model(tmp_path / "b.keras"))
+    photo = data.read_image(bright_quad_photo(tmp_path / "p.png", CORNERS))
+    (small, placement), = predictor.model_outputs([photo])
+    fast = predictor.extract_from(small, placement)
+    slow = postprocess.extract(placement.to_original(small))
+    assert fast.mask.shape == photo.shape[:2]
+    assert np.abs(fast.corners - slow.corners).max() < 1.0
+    assert np.abs(fast.corners - CORNERS).max() < 3.0
+
+
+def _labelled_set(tmp_path, n_with: int, n_without: int) -> list:
+    """Bright-quad photos with their masks, some with a receipt and some with a small bright speck only."""
+    pairs = []
+    (tmp_path / "mask").mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n_with + n_without):
+        if i < n_with:
+            c = np.array(CORNERS) + rng.normal(0, 15, (4, 2))
+            photo = bright_quad_photo(tmp_path / f"p{i}.png", c)
+            mask = data.polygon_mask(c, 800, 600)
+        else:  # a bright irregular speck: found as a region, but not quadrilateral, so a low score
+            photo = bright_quad_photo(tmp_path / f"p{i}.png", [[300, 300], [420, 330], [310, 345], [330, 460]])
+            mask = np.zeros((800, 600), np.uint8)
+        Image.fromarray(mask).save(tmp_path / "mask" / f"p{i}.png")
+        pairs.append((photo, tmp_path / "mask" / f"p{i}.png"))
+    return pairs
+
+
+def test_calibration_separates_receipts_from_empty_photos_and_the_model_uses_it(tmp_path):
+    from fcnlib.evaluate import calibrate_min_score
+
+    model = bright_quad_model(tmp_path / "b.keras")
+    pairs = _labelled_set(tmp_path, 3, 2)
+    predictor = Predictor.load(model)
+    scores = [e.score for e in predictor.extract([data.read_image(p) for p, _ in pairs])]
+    result = calibrate_min_score(predictor, pairs)
+    assert result["objects"] == 3 and result["empty"] == 2
+    assert result["balanced_accuracy"] == 1.0 and result["missed"] == 0 and result["false"] == 0
+    assert max(scores[3:]) < result["min_score"] < min(scores[:3])
+    # the CLI writes it into the model's sidecar; the loaded predictor then rejects the speck
+    data.write_pairs(pairs, tmp_path / "val.txt")
+    assert cli.main(["calibrate", str(model), str(tmp_path / "val.txt")]) == 0
+    assert json.loads(model.with_suffix(".json").read_text())["min_score"] == result["min_score"]
+    found = Predictor.load(model).extract([data.read_image(p) for p, _ in pairs])
+    assert [f.corners is not None for f in found] == [True, True, True, False, False]
+    assert found[4].score == scores[4]  # rejected, but its score is still reported
+
+
+def test_calibration_without_empty_photos_rejects_nothing(tmp_path):
+    from fcnlib.evaluate import calibrate_min_score
+
+    result = calibrate_min_score(Predictor.load(bright_quad_model(tmp_path / "b.keras")), _labelled_set(tmp_path, 2, 0))
+    assert result["min_score"] == 0.0 and result["balanced_accuracy"] is None
+
+
 def test_cli_errors_name_the_file(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "none.keras"), "x.jpg", "-o", str(tmp_path)]) == 2
     assert "none.keras: model file not found" in capsys.readouterr().err
