@@ -494,6 +494,8 @@ class _PairInfo:
     photo_orientation: int
     mask_orientation: int
     mask_via_pil: bool
+    photo_size: tuple[int, int] = (0, 0)  # upright (width, height)
+    photo_is_jpeg: bool = False
 
 
 def _check_pair(photo: Path, mask: Path) -> _PairInfo:
@@ -513,7 +515,7 @@ def _check_pair(photo: Path, mask: Path) -> _PairInfo:
         raise DataError(mask, f"mask is {msize[0]}x{msize[1]} but its photo {photo.name} is "
                               f"{psize[0]}x{psize[1]} (upright){hint}")
     via_pil = not (mim.format == "PNG" and mim.mode == "L")
-    return _PairInfo(str(photo), str(mask), po, mo, via_pil)
+    return _PairInfo(str(photo), str(mask), po, mo, via_pil, psize, pim.format == "JPEG")
 
 
 def check_pairs(pairs: Sequence[tuple]) -> list[_PairInfo]:
@@ -531,6 +533,15 @@ def check_pairs(pairs: Sequence[tuple]) -> list[_PairInfo]:
         more = f" (and {len(errors) - 1} more problems; `fcn verify` lists them all)" if len(errors) > 1 else ""
         raise DataError(errors[0].path, errors[0].problem + more)
     return infos
+
+
+def jpeg_scale(info: _PairInfo, height: int, width: int) -> int:
+    """The largest JPEG decode reduction (1, 2, 4 or 8; libjpeg scales in the DCT, far cheaper than
+    decoding in full and resizing) that still leaves at least the model's ``height`` x ``width``."""
+    w, h = info.photo_size
+    if not info.photo_is_jpeg:
+        return 1
+    return max(r for r in (1, 2, 4, 8) if r == 1 or (-(-w // r) >= width and -(-h // r) >= height))
 
 
 def _orient_tf(image, orientation):
@@ -593,8 +604,11 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
     def read_mask_pil(path):
         return read_mask_raw(path.decode())[..., None]
 
-    def load(photo, mask, photo_orientation, mask_orientation, via_pil):
-        image = tf.io.decode_image(tf.io.read_file(photo), channels=3, expand_animations=False)
+    def load(photo, mask, photo_orientation, mask_orientation, via_pil, scale):
+        raw = tf.io.read_file(photo)
+        image = tf.switch_case(scale, [  # index: log2 of the JPEG reduction (see jpeg_scale)
+            lambda: tf.io.decode_image(raw, channels=3, expand_animations=False),
+            *[lambda r=r: tf.io.decode_jpeg(raw, channels=3, ratio=r) for r in (2, 4, 8)]])
         image = _orient_tf(image, photo_orientation)
 
         def pil():
@@ -605,7 +619,8 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
             return _orient_tf(tf.io.decode_png(tf.io.read_file(mask), channels=1), mask_orientation)
 
         m = tf.cond(via_pil, pil, native)
-        checks = [tf.debugging.Assert(tf.reduce_all(tf.shape(image)[:2] == tf.shape(m)[:2]),
+        reduced = (tf.shape(m)[:2] + 2 ** scale - 1) // 2 ** scale  # a reduced JPEG decode rounds up
+        checks = [tf.debugging.Assert(tf.reduce_all(tf.shape(image)[:2] == reduced),
                                       [mask, ": mask size differs from its photo"])]
         if lut is not None:
             m = tf.gather(lut, tf.cast(m, tf.int32))
@@ -638,6 +653,7 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         np.array([i.photo_orientation for i in infos], np.int32),
         np.array([i.mask_orientation for i in infos], np.int32),
         np.array([i.mask_via_pil for i in infos]),
+        np.array([int(np.log2(jpeg_scale(i, height, width))) for i in infos], np.int32),
     )
     ds = tf.data.Dataset.from_tensor_slices(columns)
     autotune = tf.data.AUTOTUNE

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from PIL import Image
 
 from fcnlib import data
@@ -346,6 +347,23 @@ def test_make_dataset_exif_rotated_photo_upright(tmp_path):
     x, m = next(iter(data.make_dataset([(photo, mask)], (40, 60), 1)))
     assert np.abs(x.numpy()[0] * 255 - up).mean() < 8
     assert (m.numpy()[0, ..., 0] == (up[..., 1] > 128)).all()
+
+
+def test_make_dataset_reduced_jpeg_decode_matches_full_decode(tmp_path):
+    # a 600x800 phone photo (EXIF-rotated) for a 192x144 model decodes at 1/4 in libjpeg: same
+    # picture within a gray level or two, mask exact, odd sizes included
+    rng = np.random.default_rng(0)
+    for (h, w), size, scale in [((800, 600), (192, 144), 4), ((799, 601), (192, 144), 4), ((300, 200), (192, 144), 1)]:
+        up = (upright_photo(h, w) * 0.7 + rng.normal(0, 8, (h, w, 3)) + 30).clip(0, 255).astype(np.uint8)
+        photo = save_rotated(tmp_path / f"original/r{h}.jpg", up, quality=95)
+        mask = save(tmp_path / f"mask/r{h}.png", (up[..., 1] > 128).astype(np.uint8))
+        info = data.check_pairs([(photo, mask)])[0]
+        assert data.jpeg_scale(info, *size) == scale
+        x, m = next(iter(data.make_dataset([(photo, mask)], size, 1)))
+        full, _ = data.resize_image(data.read_image(photo), size)
+        assert np.abs(x.numpy()[0] - full).mean() * 255 < 2.0
+        expect = tf.image.resize((up[..., 1:2] > 128).astype(np.uint8), size, "nearest").numpy()
+        assert np.array_equal(m.numpy()[0], expect.astype(np.int32))
 
 
 def test_make_dataset_decodes_gray_rgba_palette_bmp_and_palette_mask(tmp_path):
