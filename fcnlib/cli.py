@@ -195,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--height", type=int, default=800)
     s.add_argument("--width", type=int, default=600)
-    s.add_argument("--negatives", type=float, default=0.2, help="share of photos with no receipt")
+    s.add_argument("--negatives", type=float, default=0.15, help="share of photos with no receipt")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("models", help="table of the models: parameters, GFLOPs, output shape")
