@@ -359,13 +359,16 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     # (0 ... size) map onto the receipt's outline, whose corners are at pixel centres + 0.5.
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float64)
     coeffs = tuple(_homography(dst, q + 0.5).ravel()[:8])
-    planes = img if img.ndim == 3 else img[..., None]
-    if planes.dtype != np.uint8:
-        planes = np.clip(np.rint(planes), 0, 255).astype(np.uint8)
-    out = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(planes[..., k])).transform(
-        (out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR))
-        for k in range(planes.shape[-1])], axis=-1)
-    return out if img.ndim == 3 else out[..., 0]
+    if img.dtype != np.uint8:
+        img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+
+    def flat(plane):  # gray, RGB and RGBA in one call; other channel counts plane by plane
+        return np.asarray(Image.fromarray(np.ascontiguousarray(plane)).transform(
+            (out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR))
+
+    if img.ndim == 2 or img.shape[-1] in (3, 4):
+        return flat(img)
+    return np.stack([flat(img[..., k]) for k in range(img.shape[-1])], axis=-1)
 
 
 def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: float = 0.0) -> Extraction:
