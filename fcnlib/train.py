@@ -66,6 +66,7 @@ class TrainConfig:
     seed: int = 0
     mixed_precision: Any = "auto"  # auto (on with a GPU) | true | false
     strategy: str = "auto"  # auto | mirrored | multiworker | none
+    jit_compile: Any = "auto"  # XLA: auto (Keras: on with a GPU, off on CPU-only machines) | true | false
     early_stopping: int = 8  # patience in epochs, 0 turns it off
     reduce_lr: int = 3  # patience in epochs, 0 turns it off
     checkpoint_every: int = 50  # batches between mid-epoch checkpoints
@@ -246,7 +247,7 @@ def build_and_compile(config: TrainConfig, steps_per_epoch: int):
         init = DEFAULT_MODEL if config.init == "default" else config.init
         model.set_weights(models.load_model(init, compile=False).get_weights())
     model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=losses.get(config.loss),
-                  metrics=metrics.default_metrics(config.num_classes))
+                  metrics=metrics.default_metrics(config.num_classes), jit_compile=config.jit_compile)
     return model
 
 

@@ -10,6 +10,7 @@ float32 so the same :func:`tflite_predict` serves both.
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Iterable
 
@@ -85,7 +86,9 @@ class TFLiteRunner:
 
     def __init__(self, path, num_threads: int | None = None):
         self.path = Path(path)
-        self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
+        with warnings.catch_warnings():  # TF 2.20+ points to LiteRT (ai-edge-litert), the same runtime
+            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
+            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
         self.interpreter.allocate_tensors()
         self.input = self.interpreter.get_input_details()[0]
         self.output = self.interpreter.get_output_details()[0]
