@@ -278,7 +278,7 @@ def fit_quad(mask, min_area: float = 0.01, *, prob=None, threshold: float = 0.5)
 
     With `prob`, the map `mask` came from (P > `threshold`), the outline is traced on the probability
     at sub-pixel precision, so fitting on a model-size map loses little against fitting on the map
-    upsampled to the photo, at a tenth of the cost.
+    upsampled to the photo, at about a fifth of the cost.
 
     Robust to rounded, torn or curled edges and to a finger over an edge or a corner; see the module
     docstring for the method. Corners of covered or rounded corners are where the edges meet, so they

@@ -92,8 +92,8 @@ class Predictor:
                      min_score: float | None = None) -> postprocess.Extraction:
         """The receipt of one model-size map, corners and mask in its photo's pixels.
 
-        The quad is fitted on the model-size probability (sub-pixel), then scaled to the photo: ten
-        times cheaper than fitting on the map upsampled to the photo, for the same outline.
+        The quad is fitted on the model-size probability (sub-pixel), then scaled to the photo: about
+        five times cheaper than fitting on the map upsampled to the photo, for the same outline.
         `min_score` defaults to the model's calibrated `self.min_score`."""
         from PIL import Image
 
