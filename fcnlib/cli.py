@@ -96,14 +96,13 @@ def _evaluate(args) -> int:
 def _calibrate(args) -> int:
     from fcnlib import evaluate
     from fcnlib.predict import Predictor
+    from fcnlib.train import atomic_write_text
 
     path = Path(args.model)
     result = evaluate.calibrate_min_score(Predictor.load(path), args.pairs, mask_values=args.mask_values)
     sidecar = path.with_suffix(".json")
     meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     meta["min_score"] = result["min_score"]
-    from fcnlib.train import atomic_write_text
-
     atomic_write_text(sidecar, json.dumps(meta, indent=2))
     print(json.dumps(result, indent=2))
     print(f"{sidecar}: min_score {result['min_score']}")
