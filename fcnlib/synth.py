@@ -293,8 +293,9 @@ def _two_surfaces(rng, bg: Image.Image, h: int, w: int) -> Image.Image:
 
 def _draw_distractor(rng, d: _Pen, h: int, w: int) -> None:
     """One large light object a receipt finder confuses with paper: a tablet (bezel, dark screen with
-    glare), a closed laptop, a white or cardboard box, a kraft paper bag, or a white keyboard."""
-    kind = rng.choice(["tablet", "lid", "box", "bag", "keyboard"], p=[0.25, 0.2, 0.2, 0.15, 0.2])
+    glare), a closed laptop, a white or cardboard box, a kraft paper bag, a white keyboard, or the
+    plain light front of a drawer or cabinet (bright, four-sided, but no print on it)."""
+    kind = rng.choice(["tablet", "lid", "box", "bag", "keyboard", "panel"], p=[0.2, 0.15, 0.15, 0.15, 0.15, 0.2])
     cx, cy, ang = rng.uniform(0.1, 0.9) * w, rng.uniform(0.1, 0.9) * h, rng.normal(0, 0.4)
     c, s = math.cos(ang), math.sin(ang)
     at = lambda x, y: (cx + x * c - y * s, cy + x * s + y * c)  # noqa: E731
@@ -339,6 +340,18 @@ def _draw_distractor(rng, d: _Pen, h: int, w: int) -> None:
         for fy in (-0.35, 0.3):
             d.line([at(-bw / 2, fy * bh), at(bw / 2, fy * bh)], fill=fold, width=max(1, int(w / 200)))
         d.polygon(_rot_rect(*at(0, -0.05 * bh), bw * 0.3, bw * 0.2, ang), fill=(40, 70, 140))
+    elif kind == "panel":
+        pw, ph = w * rng.uniform(0.5, 1.2), w * rng.uniform(0.25, 0.6)
+        face = _jitter(rng, [(236, 234, 228), (222, 214, 200), (205, 190, 165), (245, 245, 242)][rng.integers(4)], 6)
+        d.polygon(_rot_rect(cx, cy, pw, ph, ang), fill=face, outline=tuple(int(v * 0.7) for v in face),
+                  width=max(1, int(w / 150)))
+        grain = tuple(int(v * rng.uniform(0.9, 0.97)) for v in face)
+        for gy in rng.uniform(-0.45, 0.45, int(rng.integers(0, 6))):  # faint grain or a seam
+            d.line([at(-pw / 2, gy * ph), at(pw / 2, gy * ph)], fill=grain, width=max(1, int(w / 300)))
+        hw = pw * rng.uniform(0.1, 0.3)  # a bar handle or a knob
+        metal = _jitter(rng, [(200, 200, 205), (60, 60, 60), (170, 150, 110)][rng.integers(3)], 8)
+        hy = rng.uniform(-0.3, 0.0) * ph
+        d.polygon(_rot_rect(*at(0, hy), hw, w * 0.015, ang), fill=metal)
     else:
         _draw_keyboard(rng, d, h, w, anywhere=True)
 
@@ -795,7 +808,8 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
         _draw_laptop(rng, pen, h, w)
     if rng.random() < 0.12:
         _draw_keyboard(rng, pen, h, w)
-    for _ in range(int(rng.random() < 0.2) if receipt else 1 + int(rng.random() < 0.4)):
+    # half the receipts share the scene with a distractor: the model learns to tell them apart side by side
+    for _ in range(int(rng.random() < 0.5) if receipt else 1 + int(rng.random() < 0.4)):
         _draw_distractor(rng, pen, h, w)
     for _ in range(int(rng.poisson(1.2 if receipt else 2.5))):
         _draw_object(rng, pen, h, w)
