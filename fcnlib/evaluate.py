@@ -124,6 +124,13 @@ COMPARE_COLUMNS = [("mean_iou", "mean IoU"), ("share_iou_ge_0_9", "IoU >= 0.9"),
                    ("missed", "receipts missed"), ("false_receipts", "false receipts")]
 
 
+def _cell(value) -> str:
+    """A table cell: floats to 3 decimals, "n/a" where the pairs hold nothing to measure it on."""
+    if value is None:
+        return "n/a"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
 def compare(models: dict[str, str], pairs, out_dir: str | Path, mask_values=None) -> str:
     """Evaluate several models (name -> `.keras` path, `default` or `classical`) on the same pairs.
 
@@ -136,7 +143,7 @@ def compare(models: dict[str, str], pairs, out_dir: str | Path, mask_values=None
         folder = "".join(c if c.isalnum() else "-" for c in name)
         s = evaluate(Predictor.load(path), pairs, out / folder, mask_values=mask_values)
         cells = [s.get(key) for key, _ in COMPARE_COLUMNS]
-        lines.append(f"| {name} | " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(_cell(c) for c in cells) + " |")
     table = "\n".join(lines) + "\n"
     (out / "compare.md").write_text(table)
     return table

@@ -134,6 +134,19 @@ def test_calibration_without_empty_photos_rejects_nothing(tmp_path):
     assert result["min_score"] == 0.0 and result["balanced_accuracy"] is None
 
 
+def test_compare_on_empty_photos_counts_false_receipts_and_marks_the_rest_na(tmp_path):
+    # photos labelled "no receipt" (as for measuring false receipts): one shows a bright quad the model
+    # answers on, one is blank; the IoU columns have nothing to measure
+    model = bright_quad_model(tmp_path / "b.keras")
+    photos = [bright_quad_photo(tmp_path / "quad.png", CORNERS),
+              bright_quad_photo(tmp_path / "blank.png", [[0, 0], [0, 0], [0, 0], [0, 0]])]
+    Image.fromarray(np.zeros((800, 600), np.uint8)).save(tmp_path / "empty_mask.png")
+    data.write_pairs([(p, tmp_path / "empty_mask.png") for p in photos], tmp_path / "empty.txt")
+    assert cli.main(["compare", str(tmp_path / "empty.txt"), f"bright={model}", "-o", str(tmp_path / "cmp")]) == 0
+    row = (tmp_path / "cmp" / "compare.md").read_text().splitlines()[2].strip("| ").split(" | ")
+    assert row[0] == "bright" and row[1:7] == ["n/a"] * 6 and row[7] == "1 of 2"
+
+
 def test_cli_errors_name_the_file(tmp_path, capsys):
     assert cli.main(["predict", str(tmp_path / "none.keras"), "x.jpg", "-o", str(tmp_path)]) == 2
     assert "none.keras: model file not found" in capsys.readouterr().err
