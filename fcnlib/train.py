@@ -41,6 +41,10 @@ class DataConfig:
     augment: Any = True
     mask_values: list[int] | None = None
     cache: bool = True
+    # a new order each epoch; off gives one fixed order, e.g. to compare runs step for step (with
+    # shuffling, a multi-replica run draws other epoch orders than a single-device run: Keras
+    # iterates a distributed dataset differently)
+    shuffle: bool = True
     class_names: list[str] = field(default_factory=lambda: ["background", "receipt"])
 
 
@@ -188,7 +192,7 @@ def _datasets(config: TrainConfig, strategy):
     class_weights = resolve_class_weights(config)
     common = dict(image_size=tuple(d.image_size), batch_size=config.batch_size,
                   mask_values=d.mask_values, resize=d.resize, num_classes=config.num_classes)
-    train = data.make_dataset(d.train, augment=d.augment, shuffle=True, cache=d.cache,
+    train = data.make_dataset(d.train, augment=d.augment, shuffle=d.shuffle, cache=d.cache,
                               repeat=config.steps_per_epoch is not None, seed=config.seed,
                               class_weights=class_weights, **common)
     val = data.make_dataset(d.val, augment=None, cache=d.cache, **common) if d.val else None
