@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fcnlib.geometry import homography_tf
+
 
 @dataclass
 class AugmentConfig:
@@ -92,23 +94,6 @@ def _uniform(seed, low, high, dtype=None):
     return tf.random.stateless_uniform([], seed, low, high, dtype=dtype or tf.float32)
 
 
-def _homography(dst, src):
-    """The 8 ImageProjectiveTransform parameters mapping output points ``dst`` (4, 2) to input ``src``."""
-    import tensorflow as tf
-
-    dst, src = tf.cast(dst, tf.float64), tf.cast(src, tf.float64)
-    rows = []
-    for i in range(4):
-        x, y = dst[i, 0], dst[i, 1]
-        u, v = src[i, 0], src[i, 1]
-        one, zero = tf.constant(1.0, tf.float64), tf.constant(0.0, tf.float64)
-        rows.append(tf.stack([x, y, one, zero, zero, zero, -x * u, -y * u]))
-        rows.append(tf.stack([zero, zero, zero, x, y, one, -x * v, -y * v]))
-    a = tf.stack(rows)
-    b = tf.reshape(tf.stack([src[:, 0], src[:, 1]], axis=1), [8, 1])  # u0, v0, u1, v1, ...
-    return tf.cast(tf.reshape(tf.linalg.solve(a, b), [8]), tf.float32)
-
-
 def _geometry(seed, height: int, width: int, c: AugmentConfig):
     """One random projective transform (8 params, output -> input pixel coordinates)."""
     import tensorflow as tf
@@ -133,7 +118,7 @@ def _geometry(seed, height: int, width: int, c: AugmentConfig):
     shift = _uniform_vec(s[7], 2) * (1.0 - frac) / 2 * tf.constant([w, h])
     jitter = _uniform_vec(s[8], 8) * c.perspective * tf.constant([w, h] * 4)
     src = src + centre + shift + tf.reshape(jitter, [4, 2])
-    return _homography(corners, src)
+    return homography_tf(corners, src)
 
 
 def _uniform_vec(seed, n):

@@ -96,7 +96,7 @@ def _evaluate(args) -> int:
 def _calibrate(args) -> int:
     from fcnlib import evaluate
     from fcnlib.predict import Predictor
-    from fcnlib.train import atomic_write_text
+    from fcnlib.fileio import atomic_write_text
 
     path = Path(args.model)
     result = evaluate.calibrate_min_score(Predictor.load(path), args.pairs, mask_values=args.mask_values)

@@ -32,6 +32,7 @@ import numpy as np
 import skimage  # submodules load lazily on first use (skimage.measure, ...), keeping import fast
 
 from fcnlib.data import polygon_mask
+from fcnlib.geometry import homography, is_convex, polygon_area
 
 __all__ = [
     "Extraction",
@@ -100,11 +101,6 @@ def receipt_probability(prob) -> np.ndarray:
     raise ValueError(f"probability map has shape {p.shape}; expected (H, W) or (H, W, K)")
 
 
-def _polygon_area(xy: np.ndarray) -> float:
-    x, y = xy[:, 0], xy[:, 1]
-    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
-
 def _outer_contour(m: np.ndarray, prob: np.ndarray | None = None, level: float = 0.5) -> np.ndarray | None:
     """(N, 2) xy of the closed contour of region `m` enclosing the largest area (sub-pixel), or None.
 
@@ -134,7 +130,7 @@ def _outer_contour(m: np.ndarray, prob: np.ndarray | None = None, level: float =
     r0, c0 = r0 - 1, c0 - 1
     best, best_area = None, 0.0
     for c in skimage.measure.find_contours(crop, level):
-        area = abs(_polygon_area(c))
+        area = polygon_area(c)
         if area > best_area:
             best, best_area = c, area
     if best is None:
@@ -237,12 +233,6 @@ def _intersect(l1, l2) -> np.ndarray | None:
     return p1 + s * d1
 
 
-def _is_convex(quad: np.ndarray) -> bool:
-    e = np.roll(quad, -1, axis=0) - quad
-    cross = e[:, 0] * np.roll(e, -1, axis=0)[:, 1] - e[:, 1] * np.roll(e, -1, axis=0)[:, 0]
-    return bool(np.all(cross > 0) or np.all(cross < 0))
-
-
 def _refine(contour: np.ndarray, corner_idx: np.ndarray, hull_quad: np.ndarray) -> np.ndarray:
     """Refit each side of the hull quad to its contour arc; intersect adjacent sides."""
     n = len(contour)
@@ -267,7 +257,7 @@ def _refine(contour: np.ndarray, corner_idx: np.ndarray, hull_quad: np.ndarray) 
             return hull_quad
         corners.append(c)
     quad = np.array(corners)
-    if not _is_convex(quad) or np.max(np.hypot(*(quad - hull_quad).T)) > 0.25 * diag:
+    if not is_convex(quad) or np.max(np.hypot(*(quad - hull_quad).T)) > 0.25 * diag:
         return hull_quad
     return quad
 
@@ -288,7 +278,7 @@ def fit_quad(mask, min_area: float = 0.01, *, prob=None, threshold: float = 0.5)
     if m.sum() < max(min_area * h * w, 3):
         return None
     contour = _outer_contour(m, prob, threshold)
-    if contour is None or abs(_polygon_area(contour)) < max(min_area * h * w, 1.0):
+    if contour is None or polygon_area(contour) < max(min_area * h * w, 1.0):
         return None
     # Douglas-Peucker at 1 px first: keeps the extreme points, so the hull moves < 1 px, and the
     # pure-Python hull then runs on tens of points instead of thousands.
@@ -325,17 +315,6 @@ def order_corners(pts) -> np.ndarray:
     return np.roll(p, -int(np.argmin(key)), axis=0)
 
 
-def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """3x3 matrix mapping the four src points onto the four dst points (direct linear transform)."""
-    a = np.zeros((8, 8))
-    b = np.zeros(8)
-    for i, ((x, y), (u, v)) in enumerate(zip(src, dst)):
-        a[2 * i] = [x, y, 1, 0, 0, 0, -u * x, -u * y]
-        a[2 * i + 1] = [0, 0, 0, x, y, 1, -v * x, -v * y]
-        b[2 * i], b[2 * i + 1] = u, v
-    return np.append(np.linalg.solve(a, b), 1.0).reshape(3, 3)
-
-
 def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     """The receipt inside `corners` (TL, TR, BR, BL) flattened upright, uint8 of the photo's channels.
 
@@ -358,7 +337,7 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     # PIL's transform (C, uint8, a few ms) puts pixel edges on integers: the output's edges
     # (0 ... size) map onto the receipt's outline, whose corners are at pixel centres + 0.5.
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float64)
-    coeffs = tuple(_homography(dst, q + 0.5).ravel()[:8])
+    coeffs = tuple(homography(dst, q + 0.5).ravel()[:8])
     if img.dtype != np.uint8:
         img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
@@ -419,12 +398,12 @@ def classical_quad(photo, *, max_side: int = 500, sigma: float = 2.0, closing_ra
     for c in skimage.measure.find_contours(padded, 0.5, fully_connected="high"):
         if not np.allclose(c[0], c[-1]):
             continue
-        area = abs(_polygon_area(c))
+        area = polygon_area(c)
         if area <= best_area:
             continue
         perimeter = float(np.sum(np.hypot(*np.diff(c, axis=0).T)))
         poly = skimage.measure.approximate_polygon(c, tolerance=0.02 * perimeter)
-        if len(poly) == 5 and _is_convex(poly[:-1]):
+        if len(poly) == 5 and is_convex(poly[:-1]):
             best, best_area = poly[:-1], area
     if best is None:
         return None

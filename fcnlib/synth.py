@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
+from fcnlib.geometry import apply_homography, homography, is_convex, polygon_area
+
 _STRIP_H = 32  # height of the pre-rendered text strips, pixels
 
 _PAPER_COLOURS = [(246, 246, 243), (242, 240, 232), (238, 236, 226), (235, 238, 242), (240, 236, 242),
@@ -634,32 +636,6 @@ def _receipt(rng, pw: int, ph: int) -> tuple[Image.Image, Image.Image, int]:
 
 # ----------------------------------------------------------------------------- geometry
 
-def _homography(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """3x3 matrix mapping the four src points onto the four dst points."""
-    a = []
-    for (x, y), (u, v) in zip(src, dst):
-        a.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
-        a.append([0, 0, 0, x, y, 1, -v * x, -v * y])
-    h = np.linalg.solve(np.asarray(a, float), dst.reshape(-1).astype(float))
-    return np.append(h, 1).reshape(3, 3)
-
-
-def _apply_h(hm: np.ndarray, pts: np.ndarray) -> np.ndarray:
-    p = np.c_[pts, np.ones(len(pts))] @ hm.T
-    return p[:, :2] / p[:, 2:3]
-
-
-def _poly_area(q: np.ndarray) -> float:
-    x, y = q[:, 0], q[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
-
-
-def _is_convex(q: np.ndarray) -> bool:
-    e = np.roll(q, -1, 0) - q
-    cross = e[:, 0] * np.roll(e[:, 1], -1) - e[:, 1] * np.roll(e[:, 0], -1)
-    return bool(np.all(cross > 0) or np.all(cross < 0))
-
-
 def _place(rng, h: int, w: int) -> tuple[np.ndarray, float]:
     """Sample the receipt's quadrilateral in the photo (TL, TR, BR, BL of the paper) and its aspect."""
     for _ in range(200):
@@ -692,8 +668,8 @@ def _place(rng, h: int, w: int) -> tuple[np.ndarray, float]:
         hi = np.array([w, h]) - q.max(0) - 2
         centre = np.array([w / 2, h / 2]) + rng.normal(0, 0.07, 2) * (w, h)
         q += np.clip(centre, lo, hi)
-        area = _poly_area(q) / (h * w)
-        if 0.11 <= area <= 0.79 and _is_convex(q):
+        area = polygon_area(q) / (h * w)
+        if 0.11 <= area <= 0.79 and is_convex(q):
             return q, aspect
     raise RuntimeError("could not place a receipt")  # practically unreachable
 
@@ -822,13 +798,13 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
     corners = None
     if receipt:
         quad, aspect = _place(rng, h, w)
-        side = math.sqrt(_poly_area(quad) / aspect)  # projected paper width, px
+        side = math.sqrt(polygon_area(quad) / aspect)  # projected paper width, px
         scale = rng.uniform(0.9, 1.2)
         pw = max(24, int(side * scale))
         ph = max(32, int(min(pw * aspect, 2400)))
         paper, alpha, m = _receipt(rng, pw, ph)
         src = np.array([[m, m], [m + pw, m], [m + pw, m + ph], [m, m + ph]], float)
-        hinv = _homography(quad, src)
+        hinv = homography(quad, src)
         # premultiplied mode: PIL warps it as is (RGBA would be converted to RGBa and back)
         rgba = Image.merge("RGBa", [*paper.split(), alpha])
         # warp only the receipt's bounding box (plus room for the curl), then paste it there
@@ -842,7 +818,7 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
             xs = np.linspace(0, x1 - x0, 9).astype(int)
             ys = np.linspace(0, y1 - y0, 11).astype(int)
             gx, gy = np.meshgrid(xs, ys)
-            p = _apply_h(local, np.c_[gx.ravel(), gy.ravel()])
+            p = apply_homography(local, np.c_[gx.ravel(), gy.ravel()])
             u = np.clip((p[:, 0] - m) / pw, 0, 1)
             v = np.clip((p[:, 1] - m) / ph, 0, 1)
             p[:, 0] -= bx * np.sin(np.pi * v)
@@ -864,7 +840,7 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
         shadow.paste(255, (x0 + int(off[0] * 1.5), y0 + int(off[1] * 1.5)), a)
         bg.paste(Image.merge("RGB", bands), (x0, y0), a)
         objects.paste(255, (x0, y0), a)
-        corners = _apply_h(np.linalg.inv(hinv), src)
+        corners = apply_homography(np.linalg.inv(hinv), src)
         mask[y0:y1, x0:x1] = np.asarray(a) >= 128
     photo = bg
 

@@ -24,6 +24,7 @@ import keras
 import yaml
 
 from fcnlib import models
+from fcnlib.fileio import atomic_save_model, atomic_write_text
 
 RUN_STATE = "state.json"
 CONFIG_FILE = "config.yaml"
@@ -124,27 +125,6 @@ def save_config(config: TrainConfig, path: str | Path) -> None:
     d = config.to_dict()
     text = json.dumps(d, indent=2) if path.suffix == ".json" else yaml.safe_dump(d, sort_keys=False)
     atomic_write_text(path, text)
-
-
-# ----------------------------------------------------------------------------- atomic files
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write text through a temp file in the same folder and rename it over `path`."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_save_model(model, path: str | Path) -> None:
-    """`model.save` through a temp file and a rename: a kill never leaves a half-written model."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.stem}.tmp.keras")
-    model.save(tmp)
-    os.replace(tmp, path)
 
 
 # ----------------------------------------------------------------------------- devices

@@ -12,6 +12,7 @@ import skimage.filters
 import skimage.transform
 
 from fcnlib import postprocess as pp
+from fcnlib.geometry import homography
 
 SHAPE = (400, 300)  # (H, W): small photos keep the tests fast
 
@@ -196,7 +197,7 @@ def test_warp_returns_a_known_pattern_upright():
     corners = np.array([[70.0, 60.0], [190.0, 90.0], [160.0, 300.0], [40.0, 260.0]])
     # Photo: the pattern projected into `corners` on a grey background.
     src = np.array([[-0.5, -0.5], [79.5, -0.5], [79.5, 119.5], [-0.5, 119.5]])
-    tform = skimage.transform.ProjectiveTransform(matrix=pp._homography(corners, src))
+    tform = skimage.transform.ProjectiveTransform(matrix=homography(corners, src))
     photo = skimage.transform.warp(pattern, tform, output_shape=(400, 300), order=1, cval=0.5,
                                    preserve_range=True).astype(np.uint8)
     out = pp.warp(photo, corners, out_size=(120, 80)).astype(int)

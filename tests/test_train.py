@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, tiny_config
-from fcnlib import train
+from fcnlib import fileio, train
 
 
 def test_config_yaml_round_trip_and_overrides(tmp_path):
@@ -44,14 +44,14 @@ def test_shipped_configs_load():
 
 def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
     target = tmp_path / "metrics.json"
-    train.atomic_write_text(target, '{"ok": 1}')
+    fileio.atomic_write_text(target, '{"ok": 1}')
 
     def boom(*a, **k):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", boom)
     with pytest.raises(OSError):
-        train.atomic_write_text(target, '{"ok": 2}')
+        fileio.atomic_write_text(target, '{"ok": 2}')
     assert json.loads(target.read_text()) == {"ok": 1}
 
 

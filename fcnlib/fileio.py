@@ -1,0 +1,40 @@
+"""Files written whole or not at all: a temp file in the same folder, then a rename.
+
+A `kill -9` in the middle of a write leaves the previous file (or none), never a half-written one.
+
+Example:
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "state.json"
+>>> atomic_write_text(path, '{"epoch": 3}')
+>>> path.read_text()
+'{"epoch": 3}'
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """Write `text` to `path` through a temp file in the same folder and a rename."""
+    atomic_write_bytes(path, text.encode())
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` through a temp file in the same folder and a rename."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_save_model(model, path: str | Path) -> None:
+    """`model.save(path)` through a temp file and a rename: a kill never leaves a half-written model."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix or '.keras'}")
+    model.save(tmp)
+    os.replace(tmp, path)
