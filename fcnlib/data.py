@@ -563,7 +563,8 @@ def split_pairs(pairs_file, val: float = 0.15, test: float = 0.15, seed: int = 0
     """Split a pairs file into ``train.txt``, ``val.txt`` and ``test.txt`` written beside it.
 
     Deterministic for a seed. Every entry of one photo goes to the same split: the same path listed
-    twice, a symlink to it, a byte-identical copy (:func:`same_photo_groups`); one photo listed with two
+    twice, a symlink to it, a byte-identical copy (:func:`same_photo_groups`; a photo that cannot be
+    read is grouped by its path, `fcn verify` reports it); one photo listed with two
     different masks is a DataError. Nothing is lost: an existing split file is overwritten only with
     ``force``, and a split that comes out empty (e.g. ``test=0``) is not written and its existing file
     is left as it is (a DataError when that file lists a photo of the new splits). Returns the files
@@ -581,8 +582,6 @@ def split_pairs(pairs_file, val: float = 0.15, test: float = 0.15, seed: int = 0
     for target in targets.values():
         if target.absolute() == pairs_file.absolute():
             raise DataError(pairs_file, f"pairs file is named {target.name}; the split would overwrite it")
-    for photo, _ in pairs:
-        _open(photo, "photo", load=False)  # a missing photo cannot be grouped by content
     groups = same_photo_groups(pairs)
     conflicts = mask_conflicts(pairs, groups)
     if conflicts:
@@ -822,31 +821,40 @@ def resize_image(img: np.ndarray, size: tuple[int, int], policy: str = "stretch"
 class _PairInfo:
     photo: str
     mask: str
-    photo_orientation: int
-    mask_orientation: int
+    photo_orientation: int  # 1 when the photo is read through PIL (read_image turns it upright)
+    mask_orientation: int  # always 1: masks with an orientation tag are refused
     mask_via_pil: bool
     photo_size: tuple[int, int] = (0, 0)  # upright (width, height)
     photo_is_jpeg: bool = False
+    photo_via_pil: bool = False  # formats TensorFlow does not decode (TIFF)
 
 
 def _check_pair(photo: Path, mask: Path) -> _PairInfo:
     """Cheap header check of one pair (no pixel decoding); DataError naming the file otherwise."""
     pim = _open(photo, "photo", load=False)
-    if pim.format not in PIPELINE_PHOTO_FORMATS:
-        raise DataError(photo, f"photo format {pim.format} is not read by the pipeline; use JPEG, PNG or BMP")
+    check_photo_format(pim, photo)
     mim = _open(mask, "mask", load=False)
-    problem = _mask_mode_problem(mim)
+    problem = _mask_mode_problem(mim) or mask_orientation_problem(_orientation_of(mim))
     if problem:
         raise DataError(mask, problem)
-    po, mo = _orientation_of(pim), _orientation_of(mim)
-    psize, msize = upright_size(pim.size, po), upright_size(mim.size, mo)
+    po, mo = _orientation_of(pim), 1
+    psize, msize = upright_size(pim.size, po), mim.size
     if psize != msize:
         hint = (f"; it matches the photo's raw pixels before its EXIF orientation {po}: draw masks on "
                 "the upright photo" if msize == pim.size else "")
         raise DataError(mask, f"mask is {msize[0]}x{msize[1]} but its photo {photo.name} is "
                               f"{psize[0]}x{psize[1]} (upright){hint}")
     via_pil = not (mim.format == "PNG" and mim.mode == "L")
-    return _PairInfo(str(photo), str(mask), po, mo, via_pil, psize, pim.format == "JPEG")
+    photo_via_pil = pim.format not in TF_PHOTO_FORMATS
+    return _PairInfo(str(photo), str(mask), 1 if photo_via_pil else po, mo, via_pil, psize,
+                     pim.format in ("JPEG", "MPO"), photo_via_pil)
+
+
+def missing_files_problem(pairs: Sequence[tuple]) -> str | None:
+    """A re-rooting hint when none of the listed photos exists (a pairs file of another machine)."""
+    if not pairs or any(Path(photo).exists() for photo, _ in pairs):
+        return None
+    return (f"none of the {len(pairs)} listed photos exists (first: {pairs[0][0]}); {REROOT_HINT}")
 
 
 def check_pairs(pairs: Sequence[tuple]) -> list[_PairInfo]:
@@ -854,6 +862,9 @@ def check_pairs(pairs: Sequence[tuple]) -> list[_PairInfo]:
 
     Raises DataError for the first pair at fault, saying how many more there are.
     """
+    problem = missing_files_problem(pairs)
+    if problem:
+        raise DataError(pairs[0][0], problem)
     infos, errors = [], []
     for photo, mask in pairs:
         try:
@@ -897,9 +908,9 @@ def _orient_tf(image, orientation):
     return tf.switch_case(tf.convert_to_tensor(orientation, tf.int32) - 1, branches)
 
 
-def _as_pairs(pairs) -> list[tuple]:
+def _as_pairs(pairs, root=None) -> list[tuple]:
     if isinstance(pairs, (str, os.PathLike)):
-        return read_pairs(pairs)
+        return read_pairs(pairs, root=root)
     pairs = list(pairs)
     if not pairs:
         raise DataError("no pairs given to make_dataset")
@@ -908,46 +919,90 @@ def _as_pairs(pairs) -> list[tuple]:
 
 def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: bool = False,
                  cache: bool | str = False, repeat: bool = False, mask_values=None, seed: int = 0,
-                 resize: str = "stretch", class_weights=None, num_classes: int | None = None):
+                 resize: str = "stretch", class_weights=None, num_classes: int | None = None,
+                 ignore_index: int | None = None, root=None):
     """Build the tf.data pipeline of (image, mask[, sample_weight]) batches.
 
-    ``pairs``: list of (photo, mask) or a pairs file. Yields images float32 (B, H, W, 3) in [0, 1],
-    masks int32 (B, H, W, 1) class ids and, when ``class_weights`` (one weight per class) is given,
-    per-pixel sample weights float32 (B, H, W, 1). Photos are read upright (EXIF), masks are resized
-    by nearest neighbour. ``augment``: None/False, True (defaults), a dict or an AugmentConfig;
-    one random draw per example, reproducible for a ``seed``. ``mask_values``: raw values mapped to
-    classes 0..K-1 (e.g. (0, 255)). ``num_classes``: when given, a mask value >= max(num_classes, 2)
-    stops iteration with an error naming the file. Every pair's headers are checked first
-    (DataError naming the file); pixel values are checked in the graph.
+    ``pairs``: list of (photo, mask) or a pairs file (re-rooted by ``root``, see :func:`read_pairs`).
+    Yields images float32 (B, H, W, 3) in [0, 1], masks int32 (B, H, W, 1) class ids and, when
+    ``class_weights`` (one weight per class) is given, per-pixel sample weights float32 (B, H, W, 1).
+    Photos are read upright (EXIF), masks as stored, resized by nearest neighbour. ``augment``:
+    None/False, True (defaults), a dict or an AugmentConfig; one random draw per example,
+    reproducible for a ``seed``. ``mask_values``: raw values mapped to classes 0..K-1 (e.g. (0, 255)).
+    ``ignore_index``: the void value (e.g. CamVid's 11), kept as is in the masks (also where
+    augmentation moves the photo off the frame) with sample weight 0. ``num_classes``: when given, a
+    mask value >= num_labels(num_classes) other than ``ignore_index`` stops iteration with an error
+    naming the file. Every pair's headers are checked first (DataError naming the file); pixel values
+    are checked in the graph, so run :func:`fcnlib.verify.verify` first for errors before training.
+
+    Example:
+
+    >>> ds = make_dataset("data/synth/train.txt", (192, 144), 8, augment=True)  # doctest: +SKIP
     """
     import tensorflow as tf
 
     from fcnlib.augment import AugmentConfig, augment_pair
 
-    pairs = _as_pairs(pairs)
+    from fcnlib.labels import num_labels
+
+    if ignore_index is not None and not (isinstance(ignore_index, int) and 0 <= ignore_index <= 255):
+        raise ValueError(f"ignore_index must be an integer 0..255 or None, got {ignore_index!r}")
+    if class_weights is not None and ignore_index is not None and ignore_index < len(class_weights):
+        raise ValueError(f"ignore_index {ignore_index} is one of the {len(class_weights)} weighted classes")
+    pairs = _as_pairs(pairs, root)
     infos = check_pairs(pairs)
     config = AugmentConfig.coerce(augment)
     height, width = int(image_size[0]), int(image_size[1])
-    lut = tf.constant(mask_value_table(mask_values)) if mask_values is not None else None
-    limit = max(int(num_classes), 2) if num_classes is not None else None
-    weights = tf.constant(np.asarray(class_weights, np.float32)) if class_weights is not None else None
+    lut = tf.constant(mask_value_table(mask_values, ignore_index)) if mask_values is not None else None
+    if num_classes is not None:
+        limit = num_labels(num_classes)
+    elif mask_values is not None:
+        limit = len(mask_values)
+    elif class_weights is not None:
+        limit = len(class_weights)
+    else:
+        limit = None
+    if limit is not None and ignore_index is not None and ignore_index < limit:
+        raise ValueError(f"ignore_index {ignore_index} is one of the class labels 0..{limit - 1}; "
+                         "void needs a value of its own")
+    weights = None
+    if class_weights is not None:
+        table = np.zeros(256, np.float32)  # the void value (and only it, see the checks) weighs 0
+        table[:len(class_weights)] = np.asarray(class_weights, np.float32)
+        weights = tf.constant(table)
+    if limit is None:
+        value_hint = ""
+    elif limit == 2:
+        value_hint = " (0/255 mask? pass mask_values=(0, 255))"
+    else:
+        value_hint = " (255 borders? pass ignore_index=255; other values? pass mask_values)"
 
     def read_mask_pil(path):
         return read_mask_raw(path.decode())[..., None]
 
-    def load(photo, mask, photo_orientation, mask_orientation, via_pil, scale):
-        raw = tf.io.read_file(photo)
-        image = tf.switch_case(scale, [  # index: log2 of the JPEG reduction (see jpeg_scale)
-            lambda: tf.io.decode_image(raw, channels=3, expand_animations=False),
-            *[lambda r=r: tf.io.decode_jpeg(raw, channels=3, ratio=r) for r in (2, 4, 8)]])
-        image = _orient_tf(image, photo_orientation)
+    def read_photo_pil(path):
+        return read_image(path.decode())
+
+    def load(photo, mask, photo_orientation, mask_orientation, via_pil, scale, photo_via_pil):
+        def native_photo():
+            raw = tf.io.read_file(photo)
+            image = tf.switch_case(scale, [  # index: log2 of the JPEG reduction (see jpeg_scale)
+                lambda: tf.io.decode_image(raw, channels=3, expand_animations=False),
+                *[lambda r=r: tf.io.decode_jpeg(raw, channels=3, ratio=r) for r in (2, 4, 8)]])
+            return _orient_tf(image, photo_orientation)
+
+        def pil_photo():
+            return tf.ensure_shape(tf.numpy_function(read_photo_pil, [photo], tf.uint8, stateful=False),
+                                   [None, None, 3])
+
+        image = tf.cond(photo_via_pil, pil_photo, native_photo)
 
         def pil():
             m = tf.numpy_function(read_mask_pil, [mask], tf.uint8, stateful=False)
             return tf.ensure_shape(m, [None, None, 1])
 
         def native():
-            return _orient_tf(tf.io.decode_png(tf.io.read_file(mask), channels=1), mask_orientation)
+            return tf.io.decode_png(tf.io.read_file(mask), channels=1)
 
         m = tf.cond(via_pil, pil, native)
         reduced = (tf.shape(m)[:2] + 2 ** scale - 1) // 2 ** scale  # a reduced JPEG decode rounds up
@@ -958,9 +1013,12 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
             checks.append(tf.debugging.Assert(tf.reduce_min(m) >= 0, [
                 mask, f": mask has values not in mask_values={tuple(mask_values)}"]))
         if limit is not None:
-            checks.append(tf.debugging.Assert(tf.reduce_max(tf.cast(m, tf.int32)) < limit, [
-                mask, f": mask has values >= {limit}, outside the classes (0/255 mask? "
-                      "pass mask_values=(0, 255))"]))
+            labels = tf.cast(m, tf.int32)
+            if ignore_index is not None:
+                labels = tf.where(labels == ignore_index, 0, labels)
+            void = "" if ignore_index is None else f" other than the void value {ignore_index}"
+            checks.append(tf.debugging.Assert(tf.reduce_max(labels) < limit, [
+                mask, f": mask has values >= {limit}{void}, outside the classes 0..{limit - 1}{value_hint}"]))
         with tf.control_dependencies(checks):
             m = tf.cast(m, tf.uint8)
         image, _ = _resize_tf(image, (height, width), resize, "bilinear")
@@ -973,7 +1031,11 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         image = tf.cast(image, tf.float32) / 255.0
         if config is not None:
             example_seed = tf.stack([tf.constant(seed, tf.int64), tf.cast(index, tf.int64)])
-            image, m = augment_pair(image, m, example_seed, config)
+            if ignore_index is None:
+                image, m = augment_pair(image, m, example_seed, config)
+            else:  # shift labels by one so that the warp's fill (0) can be told apart and made void
+                image, m = augment_pair(image, tf.cast(m, tf.int32) + 1, example_seed, config)
+                m = tf.where(m == 0, ignore_index, m - 1)
         m = tf.cast(m, tf.int32)
         if weights is None:
             return image, m
@@ -984,7 +1046,9 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         np.array([i.photo_orientation for i in infos], np.int32),
         np.array([i.mask_orientation for i in infos], np.int32),
         np.array([i.mask_via_pil for i in infos]),
-        np.array([int(np.log2(jpeg_scale(i, height, width))) for i in infos], np.int32),
+        np.array([int(np.log2(jpeg_scale(i, height, width))) if not i.photo_via_pil else 0
+                  for i in infos], np.int32),
+        np.array([i.photo_via_pil for i in infos]),
     )
     ds = tf.data.Dataset.from_tensor_slices(columns)
     autotune = tf.data.AUTOTUNE
