@@ -850,11 +850,22 @@ def _check_pair(photo: Path, mask: Path) -> _PairInfo:
                      pim.format in ("JPEG", "MPO"), photo_via_pil)
 
 
-def missing_files_problem(pairs: Sequence[tuple]) -> str | None:
-    """A re-rooting hint when none of the listed photos exists (a pairs file of another machine)."""
+def missing_files_problem(pairs: Sequence[tuple], pairs_file=None) -> str | None:
+    """A re-rooting hint when none of the listed photos exists (a pairs file of another machine).
+
+    When re-rooting onto the pairs file's own folder would find the first pair, the hint says so.
+    """
     if not pairs or any(Path(photo).exists() for photo, _ in pairs):
         return None
-    return (f"none of the {len(pairs)} listed photos exists (first: {pairs[0][0]}); {REROOT_HINT}")
+    hint = REROOT_HINT
+    if pairs_file is not None:
+        folders = [os.path.dirname(os.path.abspath(p)) for pair in pairs for p in pair]
+        common = os.path.commonpath(folders)
+        guess = Path(pairs_file).absolute().parent
+        if all((guess / os.path.relpath(os.path.abspath(p), common)).exists() for p in pairs[0]):
+            hint = (f"they are found under the pairs file's folder: re-root with root={str(guess)!r} "
+                    f"(`--root {guess}`, config data.root); see read_pairs")
+    return f"none of the {len(pairs)} listed photos exists (first: {pairs[0][0]}); {hint}"
 
 
 def check_pairs(pairs: Sequence[tuple]) -> list[_PairInfo]:
@@ -949,7 +960,11 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         raise ValueError(f"ignore_index must be an integer 0..255 or None, got {ignore_index!r}")
     if class_weights is not None and ignore_index is not None and ignore_index < len(class_weights):
         raise ValueError(f"ignore_index {ignore_index} is one of the {len(class_weights)} weighted classes")
+    pairs_file = pairs if isinstance(pairs, (str, os.PathLike)) else None
     pairs = _as_pairs(pairs, root)
+    problem = missing_files_problem(pairs, pairs_file)
+    if problem:
+        raise DataError(pairs_file or pairs[0][0], problem)
     infos = check_pairs(pairs)
     config = AugmentConfig.coerce(augment)
     height, width = int(image_size[0]), int(image_size[1])

@@ -256,7 +256,7 @@ def verify(pairs_file_or_list, num_classes: int | None = None, mask_values=None,
         return report
     report.pairs = len(pairs)
     report.ignore_index = ignore_index
-    missing = missing_files_problem(pairs)
+    missing = missing_files_problem(pairs, pairs_file)
     if missing:
         report.problems.append((str(pairs_file or pairs[0][0]), missing))
         return report
