@@ -676,20 +676,11 @@ def test_read_pairs_root_rebases_segnet_lists(tmp_path, monkeypatch):
         data.read_image("/SegNet/CamVid/train/0001TP_006690.png")
 
 
-def camvid_dir() -> Path:
-    repo = Path(__file__).resolve().parents[1]
-    for shared in (repo.parent / "shared", repo.parent.parent / "shared"):  # a checkout or a worktree
-        if (shared / "data" / "camvid" / "train.txt").is_file():
-            return shared / "data" / "camvid"
-    pytest.skip(f"CamVid not present at {repo.parent / 'shared' / 'data' / 'camvid'} (only on the project's machines)")
-
-
-def test_read_pairs_segnet_camvid_train_txt_as_shipped():
-    camvid = camvid_dir()
-    pairs = data.read_pairs(camvid / "train.txt", root=camvid)
+def test_read_pairs_segnet_camvid_train_txt_as_shipped(camvid_dir):
+    pairs = data.read_pairs(camvid_dir / "train.txt", root=camvid_dir)
     assert len(pairs) == 367 and all(p.is_file() and m.is_file() for p, m in pairs)
-    assert pairs[0] == (camvid.absolute() / "train" / "0001TP_006690.png",
-                        camvid.absolute() / "trainannot" / "0001TP_006690.png")
+    assert pairs[0] == (camvid_dir.absolute() / "train" / "0001TP_006690.png",
+                        camvid_dir.absolute() / "trainannot" / "0001TP_006690.png")
 
 
 def test_make_dataset_ignore_index_keeps_void_with_weight_zero(tmp_path):
