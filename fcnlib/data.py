@@ -1098,7 +1098,7 @@ def bench_pipeline(image_dir, n_batches: int = 20, batch_size: int = 8, size: in
         else:
             photos = list(_images_by_stem(image_dir).values())
             if not photos:
-                raise DataError(image_dir, "no photos (.jpg, .jpeg, .png, .bmp) in this folder")
+                raise DataError(image_dir, f"no photos ({', '.join(PHOTO_SUFFIXES)}) in this folder")
             pairs = []
             for photo in photos:
                 im = _open(photo, "photo", load=False)
