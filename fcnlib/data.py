@@ -432,26 +432,38 @@ def _relative(path: Path, base: Path) -> str:
         return Path(path).absolute().as_posix()
 
 
-def write_pairs(pairs: Iterable[tuple], pairs_file, overwrite: bool = True) -> Path:
-    """Write pairs as ``photo<TAB>mask`` lines, paths relative to the pairs file's folder.
-
-    The file is written whole or not at all. With ``overwrite=False`` an existing file is a DataError
-    (the CLI's ``--force`` sets it).
-    """
-    from fcnlib.fileio import atomic_write_text
-
-    pairs_file = Path(pairs_file)
-    if not overwrite and pairs_file.exists():
-        raise DataError(pairs_file, "already exists; not overwritten (pass --force to replace it)")
+def _pairs_text(pairs: Iterable[tuple], pairs_file: Path) -> str:
     base = pairs_file.absolute().parent
-    base.mkdir(parents=True, exist_ok=True)
     lines = ["# photo<TAB>mask, relative to this file's folder"]
     for photo, mask in pairs:
         for p in (photo, mask):
             if any(c in str(p) for c in "\t\n\r"):
                 raise DataError(p, "path contains a TAB or a line break; it cannot go in a pairs file")
         lines.append(f"{_relative(photo, base)}\t{_relative(mask, base)}")
-    atomic_write_text(pairs_file, "\n".join(lines) + "\n")
+    return "\n".join(lines) + "\n"
+
+
+def _unchanged(path: Path, text: str) -> bool:
+    try:
+        return path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def write_pairs(pairs: Iterable[tuple], pairs_file, overwrite: bool = True) -> Path:
+    """Write pairs as ``photo<TAB>mask`` lines, paths relative to the pairs file's folder.
+
+    The file is written whole or not at all. With ``overwrite=False`` an existing file with other
+    contents is a DataError (the CLI's ``--force`` sets ``overwrite``); rewriting the same text is fine.
+    """
+    from fcnlib.fileio import atomic_write_text
+
+    pairs_file = Path(pairs_file)
+    text = _pairs_text(pairs, pairs_file)
+    if pairs_file.exists() and not overwrite and not _unchanged(pairs_file, text):
+        raise DataError(pairs_file, "already exists; not overwritten (pass --force to replace it)")
+    pairs_file.absolute().parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(pairs_file, text)
     return pairs_file
 
 
@@ -565,8 +577,8 @@ def split_pairs(pairs_file, val: float = 0.15, test: float = 0.15, seed: int = 0
     Deterministic for a seed. Every entry of one photo goes to the same split: the same path listed
     twice, a symlink to it, a byte-identical copy (:func:`same_photo_groups`; a photo that cannot be
     read is grouped by its path, `fcn verify` reports it); one photo listed with two
-    different masks is a DataError. Nothing is lost: an existing split file is overwritten only with
-    ``force``, and a split that comes out empty (e.g. ``test=0``) is not written and its existing file
+    different masks is a DataError. Nothing is lost: an existing split file with other contents is
+    overwritten only with ``force`` (the same split again is fine), and a split that comes out empty (e.g. ``test=0``) is not written and its existing file
     is left as it is (a DataError when that file lists a photo of the new splits). Returns the files
     written, by split name.
 
@@ -595,7 +607,8 @@ def split_pairs(pairs_file, val: float = 0.15, test: float = 0.15, seed: int = 0
     chosen = {"test": order[:n_test], "val": order[n_test:n_test + n_val], "train": order[n_test + n_val:]}
     members = {name: [pairs[j] for i in sorted(chosen[name]) for j in groups[i]] for name in SPLITS}
     written = [name for name in SPLITS if members[name]]
-    existing = [targets[name] for name in written if targets[name].exists()]
+    existing = [targets[name] for name in written if targets[name].exists()
+                and not _unchanged(targets[name], _pairs_text(members[name], targets[name]))]
     if existing and not force:
         also = f" (as do {', '.join(p.name for p in existing[1:])})" if len(existing) > 1 else ""
         raise DataError(existing[0], f"already exists{also}; a split never overwrites split files "

@@ -463,6 +463,7 @@ def test_split_never_overwrites_or_deletes_split_files(tmp_path, capsys):
     root, pairs = distinct_root(tmp_path)
     f = data.write_pairs(pairs, root / "pairs.txt")
     first = {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.2, seed=0).items()}
+    assert {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.2, seed=0).items()} == first  # same again
     with pytest.raises(DataError, match=r"train\.txt: already exists .*--force"):
         data.split_pairs(f, val=0.2, test=0.2, seed=1)
     assert {k: (root / f"{k}.txt").read_text() for k in first} == first  # untouched by the refusal
