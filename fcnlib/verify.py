@@ -331,3 +331,24 @@ def verify(pairs_file_or_list, num_classes: int | None = None, mask_values=None,
     report.class_frequency = [float(v) for v in freq]
     report.class_weights = [float(v) for v in weights]
     return report
+
+
+def check_split_files(pairs, num_classes: int | None, mask_values=None, ignore_index: int | None = None,
+                      *, root=None) -> VerifyReport:
+    """:func:`verify` one split and raise DataError naming the first file at fault when it is not OK.
+
+    For training, before the first step: a truncated photo, a 16-bit or tagged mask, values outside the
+    classes stop the run with the file and the problem instead of a TensorFlow traceback mid-epoch.
+    Returns the report (class weights, warnings) when the split is fine.
+
+    Example:
+
+    >>> check_split_files("data/synth/test.txt", num_classes=1)  # doctest: +SKIP
+    """
+    report = verify(pairs, num_classes=num_classes, mask_values=mask_values, ignore_index=ignore_index, root=root)
+    if not report.ok:
+        path, problem = report.problems[0]
+        more = (f" (and {len(report.problems) - 1} more problems; `fcn verify` lists them all)"
+                if len(report.problems) > 1 else "")
+        raise DataError(path, problem + more)
+    return report

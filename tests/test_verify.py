@@ -226,3 +226,13 @@ def test_camvid_as_shipped_verifies_with_void_left_out(camvid_dir):
     assert len(train.class_weights) == 11 and train.void_pixels > 0 and min(train.class_images) > 0
     assert train.class_weights[3] < 1 < train.class_weights[2]  # road is common, pole is rare
     assert seconds < 120
+
+
+def test_check_split_files_raises_naming_the_file(tmp_path):
+    from fcnlib.verify import check_split_files
+
+    good = labelled(tmp_path, "good", [[0, 1], [1, 0]])
+    bad = labelled(tmp_path, "bad", [[0, 1], [3, 0]])
+    assert check_split_files([good], num_classes=1).class_pixels == [2, 2]
+    with pytest.raises(data.DataError, match=r"bad\.png: mask values 3 are outside the classes 0\.\.1"):
+        check_split_files([good, bad], num_classes=1)
