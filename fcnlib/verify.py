@@ -17,6 +17,8 @@ Example:
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,8 +156,13 @@ def _check_values(mask: _Mask, labels: int | None, mask_values, lut, ignore_inde
     return None
 
 
-def _read_pair(photo: Path, mask: Path, report: VerifyReport) -> _Mask | None:
-    """Decode one pair, appending problems and notes to ``report``; the mask's value histogram or None."""
+def _read_pair(photo: Path, mask: Path) -> tuple[_Mask | None, VerifyReport]:
+    """Decode one pair: the mask's value histogram (or None) and a report of its problems and notes."""
+    report = VerifyReport()
+    return _read_pair_into(photo, mask, report), report
+
+
+def _read_pair_into(photo: Path, mask: Path, report: VerifyReport) -> _Mask | None:
     size = None
     try:
         im = _open(photo, "photo")
@@ -270,7 +277,14 @@ def verify(pairs_file_or_list, num_classes: int | None = None, mask_values=None,
             report.notes.append((str(photo), how))
     report.problems += [(e.path, e.problem) for e in mask_conflicts(pairs, groups)]
 
-    masks = [m for m in (_read_pair(Path(p), Path(m), report) for p, m in pairs) if m is not None]
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:  # PIL decodes without the GIL
+        results = list(pool.map(lambda pair: _read_pair(Path(pair[0]), Path(pair[1])), pairs))
+    masks = []
+    for m, part in results:
+        report.problems += part.problems
+        report.notes += part.notes
+        if m is not None:
+            masks.append(m)
     # Void borders (255 beside small class values) or 0/255 pictures, when the classes are not known
     if labels is None and ignore_index is None:
         with_255 = [m for m in masks if m.counts[255]]
