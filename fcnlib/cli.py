@@ -19,7 +19,7 @@ def _pairs(args) -> int:
 
     pairs, photos_only, masks_only = data.make_pairs(args.root)
     out = Path(args.output) if args.output else Path(args.root) / "pairs.txt"
-    data.write_pairs(pairs, out)
+    data.write_pairs(pairs, out, overwrite=args.force)
     print(f"{out}: {len(pairs)} pairs")
     for p in photos_only:
         print(f"{p}: photo without a mask", file=sys.stderr)
@@ -31,16 +31,21 @@ def _pairs(args) -> int:
 def _split(args) -> int:
     from fcnlib import data
 
-    files = data.split_pairs(args.pairs, val=args.val, test=args.test, seed=args.seed)
+    files = data.split_pairs(args.pairs, val=args.val, test=args.test, seed=args.seed, force=args.force)
     for name, path in files.items():
         print(f"{name}: {path} ({len(data.read_pairs(path))} pairs)")
+    for name in data.SPLITS:
+        kept = Path(args.pairs).parent / f"{name}.txt"
+        if name not in files and kept.exists():
+            print(f"{name}: {kept} exists and is left as it is (this split writes no {name} split)")
     return 0
 
 
 def _verify(args) -> int:
     from fcnlib.verify import verify
 
-    report = verify(args.pairs, num_classes=args.num_classes, mask_values=args.mask_values)
+    report = verify(args.pairs, num_classes=args.num_classes, mask_values=args.mask_values,
+                    ignore_index=args.ignore_index, root=args.root, dataset=args.dataset)
     print(report.format())
     return 0 if report.ok else 1
 
@@ -48,7 +53,8 @@ def _verify(args) -> int:
 def _import_quads(args) -> int:
     from fcnlib import data
 
-    pairs = data.import_quads(args.images, args.corners, args.output, negatives_dir=args.negatives)
+    pairs = data.import_quads(args.images, args.corners, args.output, negatives_dir=args.negatives,
+                              force=args.force)
     print(f"{pairs}: {len(data.read_pairs(pairs))} pairs")
     return 0
 
@@ -166,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("pairs", help="write the pairs file of a dataset root (original/ + mask/)")
     s.add_argument("root")
     s.add_argument("-o", "--output", help="pairs file (default ROOT/pairs.txt)")
+    s.add_argument("--force", action="store_true", help="overwrite an existing pairs file")
     s.set_defaults(func=_pairs)
 
     s = sub.add_parser("split", help="split a pairs file into train/val/test files beside it")
@@ -173,12 +180,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--val", type=float, default=0.15)
     s.add_argument("--test", type=float, default=0.15)
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--force", action="store_true",
+                   help="overwrite existing train/val/test.txt (a split file this run does not write is "
+                        "never deleted)")
     s.set_defaults(func=_split)
 
     s = sub.add_parser("verify", help="check every pair; report problems and class weights")
     s.add_argument("pairs")
     s.add_argument("--num-classes", type=int)
     s.add_argument("--mask-values", type=_mask_values, help="e.g. '0,255' for 0/255 binary masks")
+    s.add_argument("--ignore-index", type=int, metavar="N",
+                   help="void mask value left out of counts and weights (CamVid 11, Pascal VOC 255)")
+    s.add_argument("--root", metavar="DIR or OLD=NEW",
+                   help="re-root the listed paths (e.g. SegNet's absolute paths); see fcnlib.data.read_pairs")
+    s.add_argument("--dataset", metavar="YAML",
+                   help="dataset description (class names, void); default: dataset.yaml beside the pairs file")
     s.set_defaults(func=_verify)
 
     s = sub.add_parser("import-quads", help="photos + four-corner annotations -> dataset root")
@@ -186,6 +202,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("corners")
     s.add_argument("-o", "--output", required=True)
     s.add_argument("--negatives", help="folder of photos with no object (all-zero masks)")
+    s.add_argument("--force", action="store_true", help="overwrite files of an earlier import in OUTPUT")
     s.set_defaults(func=_import_quads)
 
     s = sub.add_parser("synth", help="generate synthetic receipt photos with masks")

@@ -22,6 +22,15 @@ def receipts_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def camvid_dir() -> Path:
+    """CamVid as the SegNet tutorial ships it, ../shared/data/camvid (read-only); skips where absent."""
+    for shared in (REPO.parent / "shared", REPO.parent.parent / "shared"):  # a checkout, or a git worktree
+        if (shared / "data" / "camvid" / "train.txt").is_file():
+            return shared / "data" / "camvid"
+    pytest.skip(f"CamVid not present at {REPO.parent / 'shared' / 'data' / 'camvid'} (only on the project's machines)")
+
+
+@pytest.fixture(scope="session")
 def tiny_synth(tmp_path_factory) -> Path:
     """A small synthetic receipt dataset (24 photos of 96x72, split 16/4/4) shared by the slow tests."""
     from fcnlib import data, synth

@@ -225,11 +225,11 @@ def test_split_pairs_deterministic_disjoint_resolvable(tmp_path):
     assert not (photos["train"] & photos["val"] or photos["train"] & photos["test"] or photos["val"] & photos["test"])
     assert sum(len(v) for v in splits.values()) == 21
     assert all(p.parent == (root / "original").absolute() for v in photos.values() for p in v)
-    again = {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.1, seed=3).items()}
-    assert again == {k: v.read_text() for k, v in out.items()}
-    other = data.split_pairs(f, val=0.2, test=0.1, seed=4)
+    first = {k: v.read_text() for k, v in out.items()}
+    again = {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.1, seed=3, force=True).items()}
+    assert again == first
+    other = data.split_pairs(f, val=0.2, test=0.1, seed=4, force=True)
     assert other["val"].read_text() != again["val"]
-    assert set(data.split_pairs(f, val=0.2, test=0.0)) == {"train", "val"} and not (f.parent / "test.txt").exists()
     with pytest.raises(ValueError, match="sum to less than 1"):
         data.split_pairs(f, val=0.6, test=0.5)
 
@@ -440,3 +440,265 @@ def test_bench_pipeline_on_a_photo_folder(tmp_path):
         save(folder / f"p{i}.jpg", np.full((60, 80, 3), 100 + i, np.uint8))
     result = data.bench_pipeline(folder, n_batches=2, batch_size=2, size=32)
     assert result["photos_per_s"] > 0 and result["files"] == 3 and result["batch_size"] == 2
+
+
+# ---------------------------------------------------------------------------- issue 14 and 11, data side
+
+
+def distinct_root(tmp_path: Path, n=12, h=16, w=20, name="ds") -> tuple[Path, list]:
+    """A dataset root of n PNG photos that all differ (random) with {0, 1} masks; returns (root, pairs)."""
+    root = tmp_path / name
+    rng = np.random.default_rng(7)
+    pairs = []
+    for i in range(n):
+        mask = (rng.random((h, w)) > 0.5).astype(np.uint8)
+        pairs.append((save(root / "original" / f"p{i:02d}.png", rng.integers(0, 255, (h, w, 3), np.uint8)),
+                      save(root / "mask" / f"p{i:02d}.png", mask)))
+    return root, pairs
+
+
+def test_split_never_overwrites_or_deletes_split_files(tmp_path, capsys):
+    from fcnlib import cli
+
+    root, pairs = distinct_root(tmp_path)
+    f = data.write_pairs(pairs, root / "pairs.txt")
+    first = {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.2, seed=0).items()}
+    assert {k: v.read_text() for k, v in data.split_pairs(f, val=0.2, test=0.2, seed=0).items()} == first  # same again
+    with pytest.raises(DataError, match=r"train\.txt: already exists .*--force"):
+        data.split_pairs(f, val=0.2, test=0.2, seed=1)
+    assert {k: (root / f"{k}.txt").read_text() for k in first} == first  # untouched by the refusal
+    assert cli.main(["split", str(f), "--seed", "1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert cli.main(["split", str(f), "--val", "0.2", "--test", "0.2", "--seed", "1", "--force"]) == 0
+    assert {k: (root / f"{k}.txt").read_text() for k in first} != first  # --force overwrites
+    # a hand-curated test.txt survives a split that writes no test split (--test 0), even with --force
+    (root / "train.txt").unlink(), (root / "val.txt").unlink()
+    rest, curated = pairs[:9], pairs[9:]
+    data.write_pairs(rest, f)
+    data.write_pairs(curated, root / "test.txt")
+    hand = (root / "test.txt").read_text()
+    assert cli.main(["split", str(f), "--val", "0.25", "--test", "0", "--force"]) == 0
+    assert (root / "test.txt").read_text() == hand
+    assert "test.txt exists and is left as it is" in capsys.readouterr().out
+    # ... but one that lists photos of the new splits is refused, not silently kept
+    data.write_pairs(pairs[:2], root / "test.txt")
+    with pytest.raises(DataError, match=r"test\.txt: exists and is left as it is .* lists .*p00\.png"):
+        data.split_pairs(f, val=0.25, test=0.0, force=True)
+    assert (root / "test.txt").exists()
+
+
+def test_pairs_command_never_overwrites_pairs_file(tmp_path, capsys):
+    from fcnlib import cli
+
+    root, _ = distinct_root(tmp_path, n=3)
+    (root / "pairs.txt").write_text("# hand-made\n")
+    assert cli.main(["pairs", str(root)]) == 2
+    assert "pairs.txt: already exists" in capsys.readouterr().err
+    assert (root / "pairs.txt").read_text() == "# hand-made\n"
+    assert cli.main(["pairs", str(root), "--force"]) == 0 and len(data.read_pairs(root / "pairs.txt")) == 3
+
+
+def test_import_quads_never_overwrites(tmp_path):
+    images, corners = tmp_path / "img", tmp_path / "cor"
+    save(images / "r1.jpg", np.zeros((40, 30, 3), np.uint8))
+    corners.mkdir()
+    (corners / "r1.txt").write_text("5,5,25,5,5,35,25,35\n")
+    data.import_quads(images, corners, tmp_path / "ds")
+    (tmp_path / "ds" / "mask" / "r1.png").write_bytes(b"edited by hand")
+    with pytest.raises(DataError, match=r"already exists .*--force"):
+        data.import_quads(images, corners, tmp_path / "ds")
+    assert (tmp_path / "ds" / "mask" / "r1.png").read_bytes() == b"edited by hand"
+    data.import_quads(images, corners, tmp_path / "ds", force=True)
+    assert data.read_mask(tmp_path / "ds" / "mask" / "r1.png").sum() == 20 * 30
+
+
+def test_16bit_gray_photo_reads_like_the_pipeline(tmp_path):
+    gray = (np.arange(12 * 16).reshape(12, 16) * 341 % 65536).astype(np.uint16)
+    path = save(tmp_path / "g16.png", gray)
+    assert Image.open(path).mode.startswith("I;16")
+    img = data.read_image(path)
+    assert img.dtype == np.uint8 and img.shape == (12, 16, 3)
+    assert np.array_equal(img[..., 0], (gray >> 8).astype(np.uint8)) and img.max() < 255 < gray.max()
+    mask = save(tmp_path / "m.png", np.zeros((12, 16), np.uint8))
+    x, _ = next(iter(data.make_dataset([(path, mask)], (12, 16), 1)))
+    assert np.abs(x.numpy()[0] * 255 - img).max() < 1.01
+
+
+def test_split_keeps_copies_and_links_of_a_photo_together(tmp_path):
+    import shutil
+
+    root, pairs = distinct_root(tmp_path, n=12)
+    copy = root / "original" / "copy of p00.png"
+    shutil.copyfile(pairs[0][0], copy)
+    link = root / "original" / "link to p01.png"
+    link.symlink_to(pairs[1][0])
+    mask_copy = save(root / "mask" / "copy of p00.png", data.read_mask(pairs[0][1]))  # same labels, own file
+    listed = pairs + [(copy, mask_copy), (link, pairs[1][1])]
+    f = data.write_pairs(listed, root / "pairs.txt")
+    groups = data.same_photo_groups(data.read_pairs(f))
+    assert sorted(len(g) for g in groups) == [1] * 10 + [2, 2]
+    for seed in range(6):
+        out = data.split_pairs(f, val=0.3, test=0.3, seed=seed, force=True)
+        where = {p.name: k for k, v in out.items() for p, _ in data.read_pairs(v)}
+        assert where["copy of p00.png"] == where["p00.png"] and where["link to p01.png"] == where["p01.png"]
+
+
+def test_one_photo_with_two_different_masks_is_an_error(tmp_path):
+    from fcnlib.verify import verify
+
+    root, pairs = distinct_root(tmp_path, n=6)
+    other = save(root / "mask" / "other.png", 1 - data.read_mask(pairs[0][1]))
+    copy = root / "original" / "copy.png"
+    copy.write_bytes(pairs[2][0].read_bytes())
+    for extra in [(pairs[0][0], other), (copy, other)]:
+        f = data.write_pairs(pairs + [extra], root / "pairs.txt")
+        with pytest.raises(DataError, match="with two different masks"):
+            data.split_pairs(f, force=True)
+        report = verify(f, num_classes=1)
+        assert not report.ok and any("two different masks" in m for _, m in report.problems)
+    assert verify(data.write_pairs(pairs + [pairs[0]], root / "pairs.txt"), num_classes=1).ok  # same mask twice
+
+
+def tagged_mask(path: Path, arr, orientation: int) -> Path:
+    im = Image.fromarray(np.asarray(arr, np.uint8))
+    exif = im.getexif()
+    exif[0x0112] = orientation
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, exif=exif.tobytes())
+    return path
+
+
+@pytest.mark.parametrize("orientation", [3, 6])
+def test_mask_with_exif_orientation_is_refused_everywhere(tmp_path, orientation):
+    """Rule: masks are read as stored; a tag on a mask is ambiguous and refused, naming the mask."""
+    from fcnlib.verify import verify
+
+    photo = save(tmp_path / "p.png", upright_photo(40, 60))
+    labels = np.zeros((40, 60), np.uint8)
+    labels[:20, :30] = 1  # drawn on the upright photo; an editor copied a tag into the file
+    mask = tagged_mask(tmp_path / "m.png", labels, orientation)
+    pattern = rf"m\.png: mask carries EXIF orientation {orientation}"
+    with pytest.raises(DataError, match=pattern):
+        data.read_mask(mask)
+    with pytest.raises(DataError, match=pattern):
+        data.make_dataset([(photo, mask)], (40, 60), 1)
+    report = verify([(photo, mask)], num_classes=1)
+    assert [(Path(p).name, m.split(";")[0]) for p, m in report.problems] == \
+        [("m.png", f"mask carries EXIF orientation {orientation} ({data.ORIENTATION_NAMES[orientation]})")]
+    untagged = save(tmp_path / "ok.png", labels)
+    assert np.array_equal(data.read_mask(untagged), labels) and verify([(photo, untagged)], num_classes=1).ok
+
+
+@pytest.mark.parametrize("suffix, kw", [(".webp", {"lossless": True}), (".tif", {}), (".mpo", None)])
+def test_one_photo_rule_for_pairs_verify_and_pipeline(tmp_path, suffix, kw):
+    from fcnlib.verify import verify
+
+    img = np.random.default_rng(3).integers(0, 255, (24, 32, 3), np.uint8)
+    root = tmp_path / "ds"
+    photo = root / "original" / f"a{suffix}"
+    photo.parent.mkdir(parents=True)
+    if kw is None:  # a phone's MPO: a JPEG with a second picture appended
+        Image.fromarray(img).save(photo, format="MPO", save_all=True, append_images=[Image.fromarray(img)])
+    else:
+        Image.fromarray(img).save(photo, **kw)
+    save(root / "mask" / "a.png", np.zeros((24, 32), np.uint8))
+    assert data.is_photo(photo) and data.is_photo(photo.with_suffix(suffix.upper()))
+    pairs, no_mask, no_photo = data.make_pairs(root)
+    assert [p.name for p, _ in pairs] == [photo.name] and no_mask == [] and no_photo == []
+    read = data.read_image(photo)
+    assert read.shape == (24, 32, 3) and (kw is None or np.array_equal(read, img))
+    assert verify(pairs, num_classes=1).ok
+    x, _ = next(iter(data.make_dataset(pairs, (24, 32), 1)))
+    diff = np.abs(x.numpy()[0] * 255 - read)
+    if kw is None:  # libjpeg in TensorFlow and in PIL round a few levels apart on noise
+        assert diff.mean() < 1.0 and diff.max() <= 8
+    else:
+        assert diff.max() < 1.01
+    bad = save(root / "original" / "b.ico", img[:16, :16])
+    with pytest.raises(DataError, match=r"b\.ico: photo format ICO is not supported; photos may be JPEG, MPO"):
+        data.read_image(bad)
+    assert not data.is_photo(bad)
+
+
+def test_16bit_and_out_of_range_masks_name_file_and_problem(tmp_path):
+    path = save(tmp_path / "m16.png", np.where(np.eye(8, dtype=bool), 65535, 0).astype(np.uint16))
+    with pytest.raises(DataError, match=r"m16\.png: 16-bit mask with values 0/65535 .*8-bit PNG"):
+        data.read_mask(path)
+    photo = save(tmp_path / "p.png", np.zeros((8, 8, 3), np.uint8))
+    three = save(tmp_path / "three.png", np.array([[0, 1, 2, 5]] * 8, np.uint8).repeat(2, axis=1))
+    with pytest.raises(tf.errors.InvalidArgumentError) as err:
+        list(data.make_dataset([(photo, three)], (8, 8), 1, num_classes=3))
+    message = str(err.value)
+    assert "three.png" in message and "outside the classes 0..2" in message and "0, 255" not in message
+
+
+def test_read_pairs_folder_and_windows_backslashes(tmp_path):
+    root, pairs = distinct_root(tmp_path, n=2)
+    with pytest.raises(DataError, match=r"ds: is a folder, not a pairs file: write one with `fcn pairs"):
+        data.read_pairs(root)
+    data.write_pairs(pairs, root / "pairs.txt")
+    with pytest.raises(DataError, match=r"is a folder, not a pairs file: give .*pairs\.txt"):
+        data.read_pairs(root)
+    f = root / "windows.txt"
+    f.write_text("original\\p00.png\tmask\\p00.png\noriginal\\p01.png mask\\p01.png\n")
+    assert data.read_pairs(f) == [tuple(p) for p in pairs] and all(p.exists() for pr in data.read_pairs(f) for p in pr)
+
+
+def test_read_pairs_root_rebases_segnet_lists(tmp_path, monkeypatch):
+    data_dir = tmp_path / "somewhere" / "camvid"
+    for sub in ("train", "trainannot"):
+        (data_dir / sub).mkdir(parents=True)
+        for stem in ("0001TP_006690", "0001TP_006720"):
+            (data_dir / sub / f"{stem}.png").write_bytes(b"")
+    f = data_dir / "train.txt"
+    f.write_text("/SegNet/CamVid/train/0001TP_006690.png /SegNet/CamVid/trainannot/0001TP_006690.png\n"
+                 "/SegNet/CamVid/train/0001TP_006720.png /SegNet/CamVid/trainannot/0001TP_006720.png\n")
+    assert data.read_pairs(f)[0][0] == Path("/SegNet/CamVid/train/0001TP_006690.png")  # as listed
+    monkeypatch.chdir(tmp_path)
+    for root in ("somewhere/camvid", data_dir, "/SegNet/CamVid=somewhere/camvid", "/SegNet=somewhere"):
+        if root == "/SegNet=somewhere":
+            (tmp_path / "somewhere" / "CamVid").symlink_to(data_dir)
+        pairs = data.read_pairs(f, root=root)
+        assert [(p.name, m.parent.name) for p, m in pairs] == [("0001TP_006690.png", "trainannot"),
+                                                              ("0001TP_006720.png", "trainannot")]
+        assert all(p.is_absolute() and p.exists() for pair in pairs for p in pair), root
+    # relative entries resolve against the root too; paths outside an OLD=NEW prefix stay as they are
+    g = data_dir / "mixed.txt"
+    g.write_text("train/0001TP_006690.png\ttrainannot/0001TP_006690.png\n/elsewhere/a.png /elsewhere/b.png\n")
+    assert data.read_pairs(g, root="/x")[0] == (Path("/x/train/0001TP_006690.png"), Path("/x/trainannot/0001TP_006690.png"))
+    assert data.read_pairs(g, root="/elsewhere=/y")[1] == (Path("/y/a.png"), Path("/y/b.png"))
+    # without a root, the error names the first missing file and says how to re-root
+    with pytest.raises(DataError, match=r"train\.txt: none of the 2 listed photos exists \(first: "
+                                        r"/SegNet/CamVid/train/0001TP_006690\.png\); they are found under the "
+                                        r"pairs file's folder: re-root with root="):
+        data.make_dataset(f, (8, 8), 1)
+    with pytest.raises(DataError, match=r"photo file not found; its folder /SegNet/CamVid/train does not exist "
+                                        r"either: .*re-root"):
+        data.read_image("/SegNet/CamVid/train/0001TP_006690.png")
+
+
+def test_read_pairs_segnet_camvid_train_txt_as_shipped(camvid_dir):
+    pairs = data.read_pairs(camvid_dir / "train.txt", root=camvid_dir)
+    assert len(pairs) == 367 and all(p.is_file() and m.is_file() for p, m in pairs)
+    assert pairs[0] == (camvid_dir.absolute() / "train" / "0001TP_006690.png",
+                        camvid_dir.absolute() / "trainannot" / "0001TP_006690.png")
+
+
+def test_make_dataset_ignore_index_keeps_void_with_weight_zero(tmp_path):
+    photo = save(tmp_path / "p.png", np.full((8, 12, 3), 100, np.uint8))
+    labels = np.zeros((8, 12), np.uint8)
+    labels[:, 4:8], labels[:, 8:] = 2, 11  # classes 0 and 2, void 11 on the right third
+    mask = save(tmp_path / "m.png", labels)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="outside the classes 0..2"):
+        list(data.make_dataset([(photo, mask)], (8, 12), 1, num_classes=3))  # 11 is no class: rejected
+    x, m, w = next(iter(data.make_dataset([(photo, mask)], (8, 12), 1, num_classes=3, ignore_index=11,
+                                          class_weights=[0.5, 1.0, 2.0])))
+    assert np.array_equal(m.numpy()[0, ..., 0], labels)
+    assert np.array_equal(w.numpy()[0, ..., 0], np.select([labels == 0, labels == 2], [0.5, 2.0], 0.0))
+    # where augmentation moves the photo off the frame, the mask is void, not background
+    aug = {"flip": 0.0, "rotate": 0.0, "scale": (0.5, 0.5), "perspective": 0.0, "crop": 1.0}
+    one = save(tmp_path / "one.png", np.ones((8, 12), np.uint8))
+    _, m, w = next(iter(data.make_dataset([(photo, one)], (8, 12), 1, num_classes=3, ignore_index=11,
+                                          class_weights=[1.0, 1.0, 1.0], augment=aug)))
+    values = set(np.unique(m.numpy()).tolist())
+    assert values == {1, 11} and w.numpy()[m.numpy() == 11].max() == 0
