@@ -58,10 +58,13 @@ def _synth(args) -> int:
     from fcnlib.outputs import check_output_dir
 
     if args.output and args.out_positional and args.output != args.out_positional:
-        raise SystemExit(f"fcn synth: two output folders given ({args.out_positional}, -o {args.output}); give one")
+        raise ValueError(f"two output folders given ({args.out_positional}, -o {args.output}); give one")
     out = args.output or args.out_positional
     if not out:
-        raise SystemExit("fcn synth: give the output folder, -o DIR")
+        raise ValueError("give the output folder, -o DIR")
+    if max(args.height, args.width) > SYNTH_MAX_ASPECT * min(args.height, args.width):
+        raise ValueError(f"--height {args.height} --width {args.width}: the photo's long side may be at most "
+                         f"{SYNTH_MAX_ASPECT} times its short side (a receipt cannot be placed in a narrower one)")
     pairs = synth.generate(check_output_dir(out), n=args.n, seed=args.seed, height=args.height,
                            width=args.width, negatives=args.negatives)
     print(pairs)
@@ -159,15 +162,15 @@ def _calibrate(args) -> int:
     source = Path(args.model)
     is_file = source.exists() or source.suffix.lower() == ".keras"
     if not is_file and not args.output:
-        raise SystemExit(f"fcn calibrate: {args.model!r} names a packaged model, which is read-only: "
+        raise ValueError(f"{args.model!r} names a packaged model, which is read-only: "
                          "give -o NEW.keras to write a calibrated copy")
     target = Path(args.output) if args.output else source
     if target.suffix.lower() != ".keras":
-        raise SystemExit(f"fcn calibrate: -o {target}: give a file name ending in .keras")
+        raise ValueError(f"-o {target}: give a file name ending in .keras")
     check_output_file(target)  # before the work: a read-only folder fails now, not after every photo
     predictor = _load_predictor(args.model)
     if getattr(predictor, "model", None) is None:
-        raise SystemExit(f"fcn calibrate: {args.model!r} has no model to calibrate")
+        raise ValueError(f"{args.model!r} has no model to calibrate")
     result = evaluate.calibrate_min_score(predictor, args.pairs, mask_values=args.mask_values)
     if result["min_score"] is None:
         print(f"fcn calibrate: error: {args.pairs}: {result['objects']} photos with the object and "
@@ -195,7 +198,7 @@ def _compare(args) -> int:
     from fcnlib.outputs import check_output_dir
 
     if Path(args.pairs).suffix.lower() == ".keras" or "=" in args.pairs:
-        raise SystemExit(f"fcn compare: {args.pairs!r} looks like a model; the order is MODEL [MODEL ...] PAIRS "
+        raise ValueError(f"{args.pairs!r} looks like a model; the order is MODEL [MODEL ...] PAIRS "
                          "(as for fcn evaluate)")
     check_output_dir(args.output)
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
@@ -296,9 +299,10 @@ def _float_in(lo: float, hi: float, open_lo: bool = False, open_hi: bool = False
     return parse
 
 
-# Sizes `fcn synth` can render: its sensor-noise tiles are 1100x1100 (`synth._noise_bank`), and below 32
-# pixels a receipt cannot always be placed.
+# Sizes `fcn synth` can render: its sensor-noise tiles are 1100x1100 (`synth._noise_bank`), and in a photo
+# much narrower than long a receipt cannot always be placed.
 SYNTH_SIZE = (32, 1100)
+SYNTH_MAX_ASPECT = 8
 
 # `fcn bench` benchmarks, one line each (what `fcnlib.bench.run` runs for each name).
 BENCHMARKS = {

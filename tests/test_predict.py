@@ -149,7 +149,8 @@ def test_compare_on_empty_photos_counts_false_receipts_and_marks_the_rest_na(tmp
 
 
 def test_cli_errors_name_the_file(tmp_path, capsys):
-    assert cli.main(["predict", str(tmp_path / "none.keras"), "x.jpg", "-o", str(tmp_path)]) == 2
+    photo = bright_quad_photo(tmp_path / "x.jpg", CORNERS)
+    assert cli.main(["predict", str(tmp_path / "none.keras"), str(photo), "-o", str(tmp_path)]) == 2
     assert "none.keras: model file not found" in capsys.readouterr().err
 
 
