@@ -103,6 +103,9 @@ def test_extract_keeps_every_photo_when_stems_repeat(bright_model, tmp_path):
     photos = _same_stem_photos(tmp_path)
     out = tmp_path / "out"
     assert cli.main(["extract", *[str(p) for p, _ in photos], "--model", str(bright_model), "-o", str(out)]) == 0
+    records = [json.loads(f.read_text()) for f in out.glob("*.json")]
+    assert sorted(r["photo"] for r in records) == sorted(str(p) for p, _ in photos)
+    assert len(list(out.glob("*_receipt.png"))) == 3
     index = list(csv.DictReader(open(out / "extract_index.csv")))
     assert [r["photo"] for r in index] == [str(p) for p, _ in photos]
     assert len({r["json"] for r in index}) == len({r["receipt"] for r in index}) == 3
@@ -117,9 +120,9 @@ def test_predict_keeps_every_photo_when_stems_repeat(bright_model, tmp_path):
     photos = _same_stem_photos(tmp_path)
     out = tmp_path / "out"
     assert cli.main(["predict", str(bright_model), *[str(p) for p, _ in photos], "-o", str(out)]) == 0
+    assert len(list(out.glob("*.png"))) == 12
     index = list(csv.DictReader(open(out / "predict_index.csv")))
     assert [r["photo"] for r in index] == [str(p) for p, _ in photos]
-    assert len(list(out.glob("*.png"))) == 12
     for row, (_, corners) in zip(index, photos):
         mask = np.asarray(Image.open(out / row["mask"]))
         assert int(mask.sum()) == pytest.approx(int(data.polygon_mask(corners, 800, 600).sum()), rel=0.02)
@@ -346,10 +349,12 @@ def test_calibrate_without_empty_photos_keeps_the_threshold(bright_model, tmp_pa
 
 def test_calibrate_a_packaged_model_refuses_and_writes_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "val.txt").write_text("")
-    assert cli.main(["calibrate", "default", "val.txt"]) == 2
-    assert "read-only" in capsys.readouterr().err and "-o" in capsys.readouterr().err + "-o"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["val.txt"]
+    pairs = _calibration_set(tmp_path, with_empty=True)
+    before = sorted(tmp_path.rglob("*"))
+    assert cli.main(["calibrate", "default", str(pairs)]) == 2
+    err = capsys.readouterr().err
+    assert "read-only" in err and "-o NEW.keras" in err
+    assert sorted(tmp_path.rglob("*")) == before  # no stray ./default.json
 
 
 def test_calibrate_to_a_copy_leaves_the_source_alone(bright_model, tmp_path):
