@@ -133,8 +133,8 @@ def _load_predictor(spec: str):
                                   "with keras.saving.register_keras_serializable and imported first)") from None
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(spec, f"cannot load the model ({type(e).__name__}: {first[:300]})") from None
-    model = getattr(predictor, "model", None)
-    shape = getattr(model, "output_shape", None) if model is not None else None
+    # a model file is loaded whole by now (a packaged one may run without Keras: not touched here)
+    shape = getattr(predictor.model, "output_shape", None) if path.is_file() else None
     if isinstance(shape, tuple) and (len(shape) != 4 or not shape[-1]):
         raise DataError(spec, f"the model's output has shape {shape}, not a segmentation map (batch, height, "
                               "width, classes): a classifier or another kind of model")
@@ -152,44 +152,56 @@ def _evaluate(args) -> int:
     return 0
 
 
+def _model_file(spec: str) -> Path | None:
+    """The `.keras` file behind a model argument: the path itself, or the file of a packaged model
+    ('default'); None for a predictor without one ('classical')."""
+    if spec == "default":
+        from fcnlib.predict import DEFAULT_MODEL
+
+        return DEFAULT_MODEL
+    return None if spec == "classical" else Path(spec)
+
+
+def _store_min_score(model_file: Path, min_score: float) -> Path:
+    """Record a calibrated `min_score` for `model_file` (its `.json` sidecar); returns the file written."""
+    from fcnlib.fileio import atomic_write_text
+
+    sidecar = model_file.with_suffix(".json")
+    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+    meta["min_score"] = min_score
+    atomic_write_text(sidecar, json.dumps(meta, indent=2))
+    return sidecar
+
+
 def _calibrate(args) -> int:
     import shutil
 
     from fcnlib import evaluate
-    from fcnlib.fileio import atomic_save_model, atomic_write_text
     from fcnlib.outputs import check_output_file
 
-    source = Path(args.model)
-    is_file = source.exists() or source.suffix.lower() == ".keras"
-    if not is_file and not args.output:
+    source = _model_file(args.model)
+    if source is None:
+        raise ValueError(f"{args.model!r} has no model file to calibrate")
+    if source != Path(args.model) and not args.output:
         raise ValueError(f"{args.model!r} names a packaged model, which is read-only: "
                          "give -o NEW.keras to write a calibrated copy")
     target = Path(args.output) if args.output else source
     if target.suffix.lower() != ".keras":
         raise ValueError(f"-o {target}: give a file name ending in .keras")
     check_output_file(target)  # before the work: a read-only folder fails now, not after every photo
-    predictor = _load_predictor(args.model)
-    if getattr(predictor, "model", None) is None:
-        raise ValueError(f"{args.model!r} has no model to calibrate")
-    result = evaluate.calibrate_min_score(predictor, args.pairs, mask_values=args.mask_values)
+    result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values)
     if result["min_score"] is None:
         print(f"fcn calibrate: error: {args.pairs}: {result['objects']} photos with the object and "
-              f"{result['empty']} without; calibration needs both (a threshold cannot be chosen otherwise). "
+              f"{result['empty']} without; calibration needs both (no threshold can be chosen otherwise). "
               "Nothing written.", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))
-    if not is_file:  # a packaged model: write a calibrated copy
-        atomic_save_model(predictor.model, target)
-        meta = {"image_size": list(predictor.image_size), "resize": predictor.resize,
-                "class_names": list(predictor.class_names)}
-    else:
-        sidecar = source.with_suffix(".json")
-        meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-        if target.resolve() != source.resolve():
-            shutil.copyfile(source, target)
-    meta["min_score"] = result["min_score"]
-    atomic_write_text(target.with_suffix(".json"), json.dumps(meta, indent=2))
-    print(f"{target.with_suffix('.json')}: min_score {result['min_score']}")
+    if target.resolve() != source.resolve():  # a calibrated copy, with its description
+        shutil.copyfile(source, target)
+        if source.with_suffix(".json").is_file():
+            shutil.copyfile(source.with_suffix(".json"), target.with_suffix(".json"))
+    written = _store_min_score(target, result["min_score"])
+    print(f"{written}: min_score {result['min_score']}")
     return 0
 
 

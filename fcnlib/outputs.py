@@ -226,12 +226,28 @@ def _write_index(path: Path, rows: list[dict], fields: list[str]) -> None:
     atomic_write_text(path, buf.getvalue())
 
 
-def says_no_object(predictor, prob: np.ndarray, placement) -> bool:
-    """Whether a binary predictor calibrated with a `min_score` answers "no object" on this model-size
-    map: the answer `extract_files` gives (no corners); False for other predictors."""
-    if predictor.num_classes != 2 or not getattr(predictor, "min_score", 0.0):
-        return False
-    return predictor.extract_from(prob, placement).corners is None
+def segment(predictor, images: list[np.ndarray], batch_size: int = 8) -> list[tuple[np.ndarray, np.ndarray, bool | None]]:
+    """(probabilities, class mask, found) per photo, at the photo's size.
+
+    `predictor.segment` gives them where the predictor has it (its mask is empty where it answers
+    "no object"); a predictor with only `model_outputs` and `extract_from` gets the same rule here:
+    a binary model calibrated with a `min_score` whose extraction finds no object gets an empty mask,
+    so `predict_files` and `extract_files` give one answer. `found` is None for other models."""
+    if hasattr(predictor, "segment"):
+        return [(p.prob, p.mask, p.found) for p in predictor.segment(images, batch_size=batch_size)]
+    from fcnlib.predict import class_map
+
+    out = []
+    for small, placement in predictor.model_outputs(images, batch_size):
+        prob = placement.to_original(small)
+        mask = class_map(prob)
+        found = None
+        if predictor.num_classes == 2 and getattr(predictor, "min_score", None):
+            found = predictor.extract_from(small, placement).corners is not None
+            if not found:
+                mask = np.zeros_like(mask)
+        out.append((prob, mask, found))
+    return out
 
 
 def predict_files(predictor, photos: list[str | Path], out_dir: str | Path, batch_size: int = 8,
@@ -239,7 +255,7 @@ def predict_files(predictor, photos: list[str | Path], out_dir: str | Path, batc
     """Write `<name>_prob.png`, `_mask.png`, `_color.png`, `_overlay.png` for each photo.
 
     `<name>` comes from `output_names`. The probability picture is the model's own output; the mask,
-    colour and overlay pictures are empty where the predictor says "no object" (`says_no_object`).
+    colour and overlay pictures are empty where the predictor says "no object" (`segment`).
     Returns one record per photo, in order: {"photo", "name", "prob", "mask", "color", "overlay",
     "found"} or {"photo", "name", "error"} for a photo that could not be read, each also passed to
     `on_record` as soon as it is done. `predict_index.csv` in `out_dir` lists them all.
@@ -250,36 +266,30 @@ def predict_files(predictor, photos: list[str | Path], out_dir: str | Path, batc
         failed = [r for r in records if "error" in r]
     """
     from fcnlib import viz
-    from fcnlib.predict import class_map
 
     out = check_output_dir(out_dir)
     paths = [Path(p) for p in photos]
     names = output_names(paths)
-    palette = viz.palette(predictor.num_classes)
+    palette = predictor.palette if hasattr(predictor, "palette") else viz.palette(predictor.num_classes)
     records = []
     for start in range(0, len(paths), batch_size):
         chunk, chunk_names = paths[start:start + batch_size], names[start:start + batch_size]
         ok, failed = _read_chunk(chunk)
-        outputs = iter(predictor.model_outputs([image for _, image in ok], batch_size) if ok else [])
         images = dict(ok)
+        answers = iter(segment(predictor, [image for _, image in ok], batch_size) if ok else [])
         for i, (path, name) in enumerate(zip(chunk, chunk_names)):
             record = {"photo": str(path), "name": name}
             if i in failed:
                 _remove_ours(out, name, PREDICT_KINDS)
                 record["error"] = failed[i]
             else:
-                small, placement = next(outputs)
-                prob = placement.to_original(small)
-                mask = class_map(prob)
-                empty = says_no_object(predictor, small, placement)
-                if empty:
-                    mask = np.zeros_like(mask)
+                prob, mask, found = next(answers)
                 pictures = {"prob": viz.prob_to_gray(prob), "mask": mask, "color": viz.colorize(mask, palette),
                             "overlay": viz.overlay(images[i], mask, palette=palette)}
                 for kind in PREDICT_KINDS:
                     _save_png(out / f"{name}_{kind}.png", pictures[kind])
                     record[kind] = f"{name}_{kind}.png"
-                record["found"] = None if predictor.num_classes != 2 else not empty and bool(mask.any())
+                record["found"] = found
             records.append(record)
             if on_record is not None:
                 on_record(record)

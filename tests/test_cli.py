@@ -443,3 +443,14 @@ def test_bench_help_lists_every_benchmark_with_a_line():
     lines = sub.format_help().splitlines()
     for name in cli.BENCHMARKS:
         assert any(line.split()[:1] == [name] and len(line.split()) > 3 for line in lines), name
+
+
+def test_calibrate_a_packaged_model_to_a_copy(tmp_path):
+    from fcnlib.predict import Predictor
+
+    pairs = _calibration_set(tmp_path, with_empty=True)
+    assert cli.main(["calibrate", "default", str(pairs), "-o", str(tmp_path / "mine.keras")]) == 0
+    mine = Predictor.load(tmp_path / "mine.keras")
+    default = Predictor.load("default")
+    assert mine.image_size == default.image_size and mine.class_names == default.class_names
+    assert mine.min_score > 0
