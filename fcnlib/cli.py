@@ -55,7 +55,7 @@ def _import_quads(args) -> int:
 
 def _synth(args) -> int:
     from fcnlib import synth
-    from fcnlib.outputs import check_output_dir
+    from fcnlib.outputs import output_dir
 
     if args.output and args.out_positional and args.output != args.out_positional:
         raise ValueError(f"two output folders given ({args.out_positional}, -o {args.output}); give one")
@@ -65,8 +65,9 @@ def _synth(args) -> int:
     if max(args.height, args.width) > SYNTH_MAX_ASPECT * min(args.height, args.width):
         raise ValueError(f"--height {args.height} --width {args.width}: the photo's long side may be at most "
                          f"{SYNTH_MAX_ASPECT} times its short side (a receipt cannot be placed in a narrower one)")
-    pairs = synth.generate(check_output_dir(out), n=args.n, seed=args.seed, height=args.height,
-                           width=args.width, negatives=args.negatives)
+    with output_dir(out):
+        pairs = synth.generate(out, n=args.n, seed=args.seed, height=args.height, width=args.width,
+                               negatives=args.negatives)
     print(pairs)
     return 0
 
@@ -143,11 +144,11 @@ def _load_predictor(spec: str):
 
 def _evaluate(args) -> int:
     from fcnlib import evaluate
-    from fcnlib.outputs import check_output_dir
+    from fcnlib.outputs import output_dir
 
-    check_output_dir(args.output)
-    summary = evaluate.evaluate(_load_predictor(args.model), args.pairs, args.output,
-                                mask_values=args.mask_values)
+    with output_dir(args.output):
+        summary = evaluate.evaluate(_load_predictor(args.model), args.pairs, args.output,
+                                    mask_values=args.mask_values)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -177,7 +178,7 @@ def _calibrate(args) -> int:
     import shutil
 
     from fcnlib import evaluate
-    from fcnlib.outputs import check_output_file
+    from fcnlib.outputs import output_file
 
     source = _model_file(args.model)
     if source is None:
@@ -188,8 +189,8 @@ def _calibrate(args) -> int:
     target = Path(args.output) if args.output else source
     if target.suffix.lower() != ".keras":
         raise ValueError(f"-o {target}: give a file name ending in .keras")
-    check_output_file(target)  # before the work: a read-only folder fails now, not after every photo
-    result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values)
+    with output_file(target):  # before the work: a read-only folder fails now, not after every photo
+        result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values)
     if result["min_score"] is None:
         print(f"fcn calibrate: error: {args.pairs}: {result['objects']} photos with the object and "
               f"{result['empty']} without; calibration needs both (no threshold can be chosen otherwise). "
@@ -207,16 +208,16 @@ def _calibrate(args) -> int:
 
 def _compare(args) -> int:
     from fcnlib import evaluate
-    from fcnlib.outputs import check_output_dir
+    from fcnlib.outputs import output_dir
 
     if Path(args.pairs).suffix.lower() == ".keras" or "=" in args.pairs:
         raise ValueError(f"{args.pairs!r} looks like a model; the order is MODEL [MODEL ...] PAIRS "
                          "(as for fcn evaluate)")
-    check_output_dir(args.output)
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
-    for path in models.values():  # every model loads before the first is scored
-        _load_predictor(path)
-    print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
+    with output_dir(args.output):
+        for path in models.values():  # every model loads before the first is scored
+            _load_predictor(path)
+        print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
     return 0
 
 
@@ -233,18 +234,18 @@ def _print_error(record: dict) -> None:
 
 
 def _predict(args) -> int:
-    from fcnlib.outputs import check_output_dir, expand_inputs, predict_files
+    from fcnlib.outputs import expand_inputs, output_dir, predict_files
 
     photos = expand_inputs(args.photos)
-    check_output_dir(args.output)
-    records = predict_files(_load_predictor(args.model), photos, args.output, batch_size=args.batch_size,
-                            on_record=_print_error)
+    with output_dir(args.output):
+        records = predict_files(_load_predictor(args.model), photos, args.output, batch_size=args.batch_size,
+                                on_record=_print_error)
     print(f"{args.output}: outputs for {sum('error' not in r for r in records)} photos")
     return _report_failures("predict", records)
 
 
 def _extract(args) -> int:
-    from fcnlib.outputs import check_output_dir, expand_inputs, extract_files
+    from fcnlib.outputs import expand_inputs, extract_files, output_dir
 
     def say(r):
         if "error" in r:
@@ -254,19 +255,20 @@ def _extract(args) -> int:
                   + f" -> {r['name']}")
 
     photos = expand_inputs(args.photos)
-    check_output_dir(args.output)
-    records = extract_files(_load_predictor(args.model), photos, args.output, threshold=args.threshold,
-                            batch_size=args.batch_size, on_record=say)
+    with output_dir(args.output):
+        records = extract_files(_load_predictor(args.model), photos, args.output, threshold=args.threshold,
+                                batch_size=args.batch_size, on_record=say)
     return _report_failures("extract", records)
 
 
 def _bench(args) -> int:
     from fcnlib import bench
-    from fcnlib.outputs import check_output_file
+    from contextlib import nullcontext
 
-    if args.output:
-        check_output_file(args.output)
-    figures = bench.run(args.what, json_only=args.json)
+    from fcnlib.outputs import output_file
+
+    with output_file(args.output) if args.output else nullcontext():
+        figures = bench.run(args.what, json_only=args.json)
     if args.json:
         print(json.dumps(figures))
     if args.output:

@@ -38,6 +38,7 @@ import json
 import os
 import tempfile
 from collections import defaultdict
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -61,8 +62,8 @@ def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
     """Photos named directly, folders (their photos, sorted) and glob patterns, each photo once.
 
     A folder or a pattern contributes the entries whose name is a photo's (`is_photo_name`); a file
-    named directly is always kept (if it cannot be read, the run reports it). A missing file, or a
-    pattern that matches no photo, raises FileNotFoundError before any work.
+    named directly is always kept (if it cannot be read, the run reports it). A missing file, a folder
+    without photos or a pattern that matches none raises FileNotFoundError before any work.
 
     Example:
 
@@ -77,7 +78,10 @@ def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
     for item in map(str, items):
         p = Path(item)
         if p.is_dir():
-            paths += sorted(q for q in p.iterdir() if is_photo_name(q))
+            listed = sorted(q for q in p.iterdir() if is_photo_name(q))
+            if not listed:
+                raise FileNotFoundError(f"{item}: no photo in this folder")
+            paths += listed
         elif any(c in item for c in "*?[") and not p.exists():
             matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if is_photo_name(m))
             if not matches:
@@ -178,14 +182,49 @@ def check_output_dir(path: str | Path) -> Path:
     return out
 
 
-def check_output_file(path: str | Path) -> Path:
-    """The same check for a single output file: its folder is created and writable, and the path is
-    not a folder."""
+@contextmanager
+def output_dir(path: str | Path):
+    """`check_output_dir` for the whole of a command: the folders it had to create are removed again
+    when the command fails before writing anything into them, so a failed run leaves no empty folder.
+
+    Example:
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp()) / "out" / "run"
+    >>> try:
+    ...     with output_dir(folder):
+    ...         raise ValueError("the model could not be loaded")
+    ... except ValueError:
+    ...     pass
+    >>> folder.parent.exists()
+    False
+    """
+    out = Path(path)
+    created = []
+    p = out.absolute()
+    while not p.exists():
+        created.append(p)
+        p = p.parent
+    check_output_dir(out)
+    try:
+        yield out
+    except BaseException:
+        for folder in created:  # deepest first; a folder that holds anything stays
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+@contextmanager
+def output_file(path: str | Path):
+    """`output_dir` for the folder of one output file, which must not be a folder itself."""
     p = Path(path)
     if p.is_dir():
         raise data.DataError(p, "the output must be a file, and this is a folder")
-    check_output_dir(p.parent if str(p.parent) else ".")
-    return p
+    with output_dir(p.parent):
+        yield p
 
 
 def _png_bytes(image: np.ndarray) -> bytes:

@@ -454,3 +454,15 @@ def test_calibrate_a_packaged_model_to_a_copy(tmp_path):
     default = Predictor.load("default")
     assert mine.image_size == default.image_size and mine.class_names == default.class_names
     assert mine.min_score > 0
+
+
+def test_a_failed_command_leaves_no_empty_output_folder(tmp_path, capsys):
+    photo = tmp_path / "p.jpg"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(photo)
+    out = tmp_path / "new" / "out"
+    assert cli.main(["extract", str(photo), "--model", str(tmp_path / "none.keras"), "-o", str(out)]) == 2
+    assert "none.keras: model file not found" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "empty").mkdir()
+    assert cli.main(["extract", str(tmp_path / "empty"), "-o", str(out)]) == 2
+    assert "empty: no photo in this folder" in capsys.readouterr().err
