@@ -182,10 +182,10 @@ def _calibrate(args) -> int:
 
     source = _model_file(args.model)
     if source is None:
-        raise ValueError(f"{args.model!r} has no model file to calibrate")
+        raise ValueError(f"{args.model!r} has no model file: it cannot be calibrated")
     if source != Path(args.model) and not args.output:
-        raise ValueError(f"{args.model!r} names a packaged model, which is read-only: "
-                         "give -o NEW.keras to write a calibrated copy")
+        raise ValueError(f"{args.model!r} names a packaged model, which is read-only and cannot be calibrated "
+                         "in place: give -o NEW.keras to write a calibrated copy")
     target = Path(args.output) if args.output else source
     if target.suffix.lower() != ".keras":
         raise ValueError(f"-o {target}: give a file name ending in .keras")

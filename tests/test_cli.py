@@ -466,3 +466,10 @@ def test_a_failed_command_leaves_no_empty_output_folder(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert cli.main(["extract", str(tmp_path / "empty"), "-o", str(out)]) == 2
     assert "empty: no photo in this folder" in capsys.readouterr().err
+
+
+def test_calibrate_a_predictor_without_a_model_file_refuses(tmp_path, capsys):
+    assert cli.main(["calibrate", "classical", str(_calibration_set(tmp_path, with_empty=True)),
+                     "-o", str(tmp_path / "c.keras")]) == 2
+    assert "'classical' has no model file: it cannot be calibrated" in capsys.readouterr().err
+    assert not (tmp_path / "c.keras").exists() and not (tmp_path / "c.json").exists()
