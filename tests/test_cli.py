@@ -473,3 +473,17 @@ def test_calibrate_a_predictor_without_a_model_file_refuses(tmp_path, capsys):
                      "-o", str(tmp_path / "c.keras")]) == 2
     assert "'classical' has no model file: it cannot be calibrated" in capsys.readouterr().err
     assert not (tmp_path / "c.keras").exists() and not (tmp_path / "c.json").exists()
+
+
+def test_a_photo_that_became_unreadable_keeps_no_old_answer(bright_model, tmp_path, capsys):
+    from conftest import bright_quad_photo
+
+    photo, out = bright_quad_photo(tmp_path / "IMG.jpg", CORNERS), tmp_path / "out"
+    assert cli.main(["extract", str(photo), "--model", str(bright_model), "-o", str(out)]) == 0
+    assert cli.main(["predict", str(bright_model), str(photo), "-o", str(out)]) == 0
+    assert (out / "IMG.json").is_file() and (out / "IMG_receipt.png").is_file() and (out / "IMG_mask.png").is_file()
+    photo.write_bytes(photo.read_bytes()[:500])  # truncated since
+    assert cli.main(["extract", str(photo), "--model", str(bright_model), "-o", str(out)]) == 1
+    assert cli.main(["predict", str(bright_model), str(photo), "-o", str(out)]) == 1
+    assert "1 of 1 photos failed" in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["extract_index.csv", "predict_index.csv"]
