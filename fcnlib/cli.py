@@ -210,7 +210,7 @@ def _compare(args) -> int:
     from fcnlib import evaluate
     from fcnlib.outputs import output_dir
 
-    if Path(args.pairs).suffix.lower() == ".keras" or "=" in args.pairs:
+    if not Path(args.pairs).is_file() and (Path(args.pairs).suffix.lower() == ".keras" or "=" in args.pairs):
         raise ValueError(f"{args.pairs!r} looks like a model; the order is MODEL [MODEL ...] PAIRS "
                          "(as for fcn evaluate)")
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
