@@ -61,9 +61,19 @@ def _import_quads(args) -> int:
 
 def _synth(args) -> int:
     from fcnlib import synth
+    from fcnlib.outputs import output_dir
 
-    pairs = synth.generate(args.out, n=args.n, seed=args.seed, height=args.height, width=args.width,
-                           negatives=args.negatives)
+    if args.output and args.out_positional and args.output != args.out_positional:
+        raise ValueError(f"two output folders given ({args.out_positional}, -o {args.output}); give one")
+    out = args.output or args.out_positional
+    if not out:
+        raise ValueError("give the output folder, -o DIR")
+    if max(args.height, args.width) > SYNTH_MAX_ASPECT * min(args.height, args.width):
+        raise ValueError(f"--height {args.height} --width {args.width}: the photo's long side may be at most "
+                         f"{SYNTH_MAX_ASPECT} times its short side (a receipt cannot be placed in a narrower one)")
+    with output_dir(out):
+        pairs = synth.generate(out, n=args.n, seed=args.seed, height=args.height, width=args.width,
+                               negatives=args.negatives)
     print(pairs)
     return 0
 
@@ -71,7 +81,7 @@ def _synth(args) -> int:
 def _models(args) -> int:
     from fcnlib import models
 
-    print(models.format_table(models.summary_table(size=args.size, num_classes=args.classes)))
+    print(models.format_table(models.summary_table(size=args.size, num_classes=args.num_classes)))
     return 0
 
 
@@ -89,68 +99,188 @@ def _train(args) -> int:
     return 0
 
 
-def _evaluate(args) -> int:
-    from fcnlib import evaluate
+def _load_predictor(spec: str):
+    """`Predictor.load` with the problems of a model file said plainly: a folder, a file that is not a
+    `.keras` archive or is damaged, a model that needs code fcnlib does not have (custom layers), a
+    model whose output is not a segmentation map (a classifier)."""
+    import re
+    import zipfile
+
+    from fcnlib.data import DataError
     from fcnlib.predict import Predictor
 
-    summary = evaluate.evaluate(Predictor.load(args.model), args.pairs, args.output,
-                                mask_values=args.mask_values)
+    path = Path(spec)
+    if path.exists() or path.suffix.lower() in (".keras", ".h5"):
+        if not path.exists():
+            raise DataError(path, "model file not found")
+        if path.is_dir():
+            raise DataError(path, "this is a folder; give a .keras model file (e.g. RUN/best.keras)")
+        if path.suffix.lower() == ".keras":
+            if not zipfile.is_zipfile(path):
+                raise DataError(path, "not a Keras model: a .keras file is a zip archive, and this one is "
+                                      "damaged (truncated copy?) or is another kind of file")
+            try:
+                with zipfile.ZipFile(path) as z:
+                    bad, names = z.testzip(), set(z.namelist())
+            except (zipfile.BadZipFile, OSError, EOFError) as e:
+                raise DataError(path, f"damaged .keras archive ({e})") from None
+            if bad is not None:
+                raise DataError(path, f"damaged .keras archive: {bad} fails its checksum")
+            if "config.json" not in names:
+                raise DataError(path, "not a Keras model: the archive holds no config.json")
+    try:
+        predictor = Predictor.load(spec)
+    except (DataError, FileNotFoundError):
+        raise
+    except Exception as e:  # Keras's own errors while rebuilding a model: say what it means
+        missing = re.search(r"Could not locate (?:class|function) '([^']+)'", str(e))
+        if missing:
+            raise DataError(spec, f"cannot load the model: it uses {missing.group(1)!r}, a layer or function "
+                                  "that is not part of Keras or fcnlib (custom objects must be registered "
+                                  "with keras.saving.register_keras_serializable and imported first)") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(spec, f"cannot load the model ({type(e).__name__}: {first[:300]})") from None
+    # a model file is loaded whole by now (a packaged one may run without Keras: not touched here)
+    shape = getattr(predictor.model, "output_shape", None) if path.is_file() else None
+    if isinstance(shape, tuple) and (len(shape) != 4 or not shape[-1]):
+        raise DataError(spec, f"the model's output has shape {shape}, not a segmentation map (batch, height, "
+                              "width, classes): a classifier or another kind of model")
+    return predictor
+
+
+def _evaluate(args) -> int:
+    from fcnlib import evaluate
+    from fcnlib.outputs import output_dir
+
+    with output_dir(args.output):
+        summary = evaluate.evaluate(_load_predictor(args.model), args.pairs, args.output,
+                                    mask_values=args.mask_values)
     print(json.dumps(summary, indent=2))
     return 0
 
 
-def _calibrate(args) -> int:
-    from fcnlib import evaluate
-    from fcnlib.predict import Predictor
+def _model_file(spec: str) -> Path | None:
+    """The `.keras` file behind a model argument: the path itself, or the file of a packaged model
+    ('default'); None for a predictor without one ('classical')."""
+    if spec == "default":
+        from fcnlib.predict import DEFAULT_MODEL
+
+        return DEFAULT_MODEL
+    return None if spec == "classical" else Path(spec)
+
+
+def _store_min_score(model_file: Path, min_score: float) -> Path:
+    """Record a calibrated `min_score` for `model_file` (its `.json` sidecar); returns the file written."""
     from fcnlib.fileio import atomic_write_text
 
-    path = Path(args.model)
-    result = evaluate.calibrate_min_score(Predictor.load(path), args.pairs, mask_values=args.mask_values)
-    sidecar = path.with_suffix(".json")
+    sidecar = model_file.with_suffix(".json")
     meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-    meta["min_score"] = result["min_score"]
+    meta["min_score"] = min_score
     atomic_write_text(sidecar, json.dumps(meta, indent=2))
+    return sidecar
+
+
+def _calibrate(args) -> int:
+    import shutil
+
+    from fcnlib import evaluate
+    from fcnlib.outputs import output_file
+
+    source = _model_file(args.model)
+    if source is None:
+        raise ValueError(f"{args.model!r} has no model file: it cannot be calibrated")
+    if source != Path(args.model) and not args.output:
+        raise ValueError(f"{args.model!r} names a packaged model, which is read-only and cannot be calibrated "
+                         "in place: give -o NEW.keras to write a calibrated copy")
+    target = Path(args.output) if args.output else source
+    if target.suffix.lower() != ".keras":
+        raise ValueError(f"-o {target}: give a file name ending in .keras")
+    with output_file(target):  # before the work: a read-only folder fails now, not after every photo
+        result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values)
+    if result["min_score"] is None:
+        print(f"fcn calibrate: error: {args.pairs}: {result['objects']} photos with the object and "
+              f"{result['empty']} without; calibration needs both (no threshold can be chosen otherwise). "
+              "Nothing written.", file=sys.stderr)
+        return 2
     print(json.dumps(result, indent=2))
-    print(f"{sidecar}: min_score {result['min_score']}")
+    if target.resolve() != source.resolve():  # a calibrated copy, with its description
+        shutil.copyfile(source, target)
+        if source.with_suffix(".json").is_file():
+            shutil.copyfile(source.with_suffix(".json"), target.with_suffix(".json"))
+    written = _store_min_score(target, result["min_score"])
+    print(f"{written}: min_score {result['min_score']}")
     return 0
 
 
 def _compare(args) -> int:
     from fcnlib import evaluate
+    from fcnlib.outputs import output_dir
 
+    if not Path(args.pairs).is_file() and (Path(args.pairs).suffix.lower() == ".keras" or "=" in args.pairs):
+        raise ValueError(f"{args.pairs!r} looks like a model; the order is MODEL [MODEL ...] PAIRS "
+                         "(as for fcn evaluate)")
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
-    print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
+    with output_dir(args.output):
+        for path in models.values():  # every model loads before the first is scored
+            _load_predictor(path)
+        print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
     return 0
+
+
+def _report_failures(command: str, records: list[dict]) -> int:
+    failed = sum("error" in r for r in records)
+    if failed:
+        print(f"fcn {command}: {failed} of {len(records)} photos failed (see above)", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _print_error(record: dict) -> None:
+    if "error" in record:
+        print(f"error: {record['error']}", file=sys.stderr)
 
 
 def _predict(args) -> int:
-    from fcnlib.predict import Predictor, expand_inputs, predict_files
+    from fcnlib.outputs import expand_inputs, output_dir, predict_files
 
-    written = predict_files(Predictor.load(args.model), expand_inputs(args.photos), args.output,
-                            batch_size=args.batch_size)
-    print(f"{args.output}: outputs for {len(written)} photos")
-    return 0
+    photos = expand_inputs(args.photos)
+    with output_dir(args.output):
+        records = predict_files(_load_predictor(args.model), photos, args.output, batch_size=args.batch_size,
+                                on_record=_print_error)
+    print(f"{args.output}: outputs for {sum('error' not in r for r in records)} photos")
+    return _report_failures("predict", records)
 
 
 def _extract(args) -> int:
-    from fcnlib.predict import Predictor, expand_inputs, extract_files
+    from fcnlib.outputs import expand_inputs, extract_files, output_dir
 
-    results = extract_files(Predictor.load(args.model), expand_inputs(args.photos), args.output,
-                            threshold=args.threshold)
-    for r in results:
-        print(f"{r['photo']}: " + ("no receipt found" if r["corners"] is None else f"receipt, score {r['score']}"))
-    return 0
+    def say(r):
+        if "error" in r:
+            _print_error(r)
+        else:
+            print(f"{r['photo']}: " + ("no receipt found" if r["corners"] is None else f"receipt, score {r['score']}")
+                  + f" -> {r['name']}")
+
+    photos = expand_inputs(args.photos)
+    with output_dir(args.output):
+        records = extract_files(_load_predictor(args.model), photos, args.output, threshold=args.threshold,
+                                batch_size=args.batch_size, on_record=say)
+    return _report_failures("extract", records)
 
 
 def _bench(args) -> int:
     from fcnlib import bench
+    from contextlib import nullcontext
 
-    figures = bench.run(args.what, json_only=args.json)
+    from fcnlib.outputs import output_file
+
+    with output_file(args.output) if args.output else nullcontext():
+        figures = bench.run(args.what, json_only=args.json)
     if args.json:
         print(json.dumps(figures))
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps({"command": "fcn " + " ".join(sys.argv[1:]), **figures}, indent=2))
+    if args.output:
+        from fcnlib.fileio import atomic_write_text
+
+        atomic_write_text(args.output, json.dumps({"command": "fcn " + " ".join(sys.argv[1:]), **figures}, indent=2))
     return 0
 
 
@@ -159,6 +289,49 @@ def _demo(args) -> int:
 
     demo.run(args.data, quick=args.quick)
     return 0
+
+
+def _int_in(lo: int, hi: int | None = None):
+    """An argparse type: an integer in lo..hi."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < lo or (hi is not None and v > hi):
+            raise argparse.ArgumentTypeError(f"{v} is out of range: give {lo}..{hi}" if hi is not None
+                                             else f"{v} is out of range: give at least {lo}")
+        return v
+    return parse
+
+
+def _float_in(lo: float, hi: float, open_lo: bool = False, open_hi: bool = False):
+    """An argparse type: a number in [lo, hi] (or open at either end)."""
+    def parse(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not (v > lo if open_lo else v >= lo) or not (v < hi if open_hi else v <= hi) or v != v:
+            left, right = "(" if open_lo else "[", ")" if open_hi else "]"
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give a number in {left}{lo}, {hi}{right}")
+        return v
+    return parse
+
+
+# Sizes `fcn synth` can render: its sensor-noise tiles are 1100x1100 (`synth._noise_bank`), and in a photo
+# much narrower than long a receipt cannot always be placed.
+SYNTH_SIZE = (32, 1100)
+SYNTH_MAX_ASPECT = 8
+
+# `fcn bench` benchmarks, one line each (what `fcnlib.bench.run` runs for each name).
+BENCHMARKS = {
+    "data": "photos/s of the input pipeline, and training fed by tf.data vs in-memory arrays",
+    "compute": "achieved GFLOP/s of a training step of each model vs this machine's matmul rate",
+    "extract": "latency from a JPEG path to the flattened receipt with the shipped model",
+    "tflite": "the shipped model as TFLite: float parity with Keras and the IoU change of int8",
+    "all": "every benchmark above",
+}
 
 
 def _mask_values(text: str) -> tuple[int, ...]:
@@ -206,17 +379,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_import_quads)
 
     s = sub.add_parser("synth", help="generate synthetic receipt photos with masks")
-    s.add_argument("out")
-    s.add_argument("--n", type=int, default=500)
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--height", type=int, default=800)
-    s.add_argument("--width", type=int, default=600)
-    s.add_argument("--negatives", type=float, default=0.15, help="share of photos with no receipt")
+    s.add_argument("out_positional", nargs="?", metavar="OUTPUT", help=argparse.SUPPRESS)  # the old spelling
+    s.add_argument("-o", "--output", help="output folder: original/, mask/, corners/, pairs.txt")
+    s.add_argument("--n", type=_int_in(1), default=500, help="number of photos")
+    s.add_argument("--seed", type=_int_in(0), default=0)
+    lo, hi = SYNTH_SIZE
+    s.add_argument("--height", type=_int_in(lo, hi), default=800, help=f"pixels, {lo}..{hi}")
+    s.add_argument("--width", type=_int_in(lo, hi), default=600, help=f"pixels, {lo}..{hi}")
+    s.add_argument("--negatives", type=_float_in(0.0, 1.0), default=0.15, help="share of photos with no receipt")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("models", help="table of the models: parameters, GFLOPs, output shape")
-    s.add_argument("--size", type=int, default=256)
-    s.add_argument("--classes", type=int, default=2)
+    s.add_argument("--size", type=_int_in(32), default=256, help="input height and width, pixels")
+    s.add_argument("--num-classes", type=_int_in(1), default=2, help="output channels (1: a sigmoid)")
+    s.add_argument("--classes", dest="num_classes", type=_int_in(1), help=argparse.SUPPRESS)  # the old spelling
     s.set_defaults(func=_models)
 
     s = sub.add_parser("train", help="train from a config, or resume a run folder")
@@ -226,46 +402,54 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", metavar="RUN_DIR")
     s.set_defaults(func=_train)
 
+    model_help = "a .keras file, or 'default' (the packaged receipt model)"
     s = sub.add_parser("evaluate", help="metrics per class and per photo at original resolution")
-    s.add_argument("model", help="a .keras file or 'default'")
+    s.add_argument("model", help=model_help + " or 'classical'")
     s.add_argument("pairs")
-    s.add_argument("-o", "--output", default="experiments/eval")
+    s.add_argument("-o", "--output", default="experiments/eval", help="output folder")
     s.add_argument("--mask-values", type=_mask_values)
     s.set_defaults(func=_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a binary model's 'no object' score threshold on labelled "
-                                         "photos with and without the object (a validation split); "
-                                         "written to the model's .json")
-    s.add_argument("model", help="a .keras file")
+                                         "photos with and without the object (a validation split)")
+    s.add_argument("model", help=model_help)
     s.add_argument("pairs")
+    s.add_argument("-o", "--output", help="write a calibrated copy of the model here (required for a "
+                                          "packaged model) instead of calibrating MODEL in place")
     s.add_argument("--mask-values", type=_mask_values)
     s.set_defaults(func=_calibrate)
 
     s = sub.add_parser("compare", help="several models side by side on the same pairs (Markdown table)")
+    s.add_argument("models", nargs="+", metavar="MODEL", help="NAME=PATH, or a path, 'default' or 'classical'")
     s.add_argument("pairs")
-    s.add_argument("models", nargs="+", help="NAME=PATH, or a path, 'default' or 'classical'")
-    s.add_argument("-o", "--output", default="experiments/compare")
+    s.add_argument("-o", "--output", default="experiments/compare", help="output folder")
     s.add_argument("--mask-values", type=_mask_values)
     s.set_defaults(func=_compare)
 
     s = sub.add_parser("predict", help="probability, mask, colour and overlay pictures per photo")
-    s.add_argument("model", help="a .keras file or 'default'")
+    s.add_argument("model", help=model_help)
     s.add_argument("photos", nargs="+", help="photos, folders or glob patterns")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--batch-size", type=int, default=8)
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--batch-size", type=_int_in(1), default=8)
     s.set_defaults(func=_predict)
 
     s = sub.add_parser("extract", help="find the receipt, write its corners and the flattened receipt")
     s.add_argument("photos", nargs="+", help="photos, folders or glob patterns")
-    s.add_argument("--model", default="default")
-    s.add_argument("-o", "--output", required=True)
-    s.add_argument("--threshold", type=float, default=0.5)
+    s.add_argument("--model", default="default", help=model_help)
+    s.add_argument("-o", "--output", required=True, help="output folder")
+    s.add_argument("--threshold", type=_float_in(0.0, 1.0, open_lo=True, open_hi=True), default=0.5,
+                   help="probability above which a pixel is the receipt's, in (0, 1)")
+    s.add_argument("--batch-size", type=_int_in(1), default=8)
     s.set_defaults(func=_extract)
 
-    s = sub.add_parser("bench", help="benchmarks that print figures (data, compute, extract, all)")
-    s.add_argument("what", nargs="?", default="all", choices=["data", "compute", "extract", "tflite", "all"])
+    s = sub.add_parser("bench", help="benchmarks that print measured figures",
+                       description="Benchmarks that print measured figures:\n" + "\n".join(
+                           f"  {name:<8} {line}" for name, line in BENCHMARKS.items()),
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("what", nargs="?", default="all", choices=list(BENCHMARKS))
     s.add_argument("--json", action="store_true", help="print one JSON object")
-    s.add_argument("--out", help="also write the figures as JSON here (e.g. experiments/results/bench.json)")
+    s.add_argument("-o", "--output", help="also write the figures as JSON here (e.g. experiments/results/bench.json)")
+    s.add_argument("--out", dest="output", help=argparse.SUPPRESS)  # the old spelling
     s.set_defaults(func=_bench)
 
     s = sub.add_parser("demo", help="synthetic data, train the light receipt model, evaluate, extract")
@@ -281,7 +465,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         return args.func(args)
-    except (DataError, FileNotFoundError, ValueError) as e:
+    except (DataError, OSError, ValueError) as e:
         print(f"fcn {args.command}: error: {e}", file=sys.stderr)
         return 2
 

@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 from fcnlib import data, synth, train
-from fcnlib.predict import Predictor, extract_files
+from fcnlib.outputs import extract_files
+from fcnlib.predict import Predictor
 
 CONFIG = Path("experiments/configs/demo.yaml")
 

@@ -156,7 +156,8 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
     the test photos), every photo's extraction score is measured; the threshold maximising balanced
     accuracy (mean of the share of objects kept and the share of empty photos rejected) is chosen, at
     the middle of the widest such gap between two measured scores. Returns {"min_score", "balanced_accuracy",
-    "objects", "empty", "missed", "false"}; min_score 0.0 (no rejection) when the set lacks either kind."""
+    "objects", "empty", "missed", "false"}; min_score None when the set lacks either kind (no threshold
+    can be chosen then: callers must keep the one they have)."""
     pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
     scores, has = [], []
     for start in range(0, len(pairs), batch_size):
@@ -168,7 +169,7 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
     scores, has = np.array(scores), np.array(has)
     out = {"objects": int(has.sum()), "empty": int((~has).sum())}
     if has.all() or not has.any():
-        return {**out, "min_score": 0.0, "balanced_accuracy": None, "missed": None, "false": None}
+        return {**out, "min_score": None, "balanced_accuracy": None, "missed": None, "false": None}
     levels = np.unique(np.concatenate([[0.0], scores, [1.0]]))
     lo, hi = levels[:-1], levels[1:]
     cut = (lo + hi) / 2  # one candidate per gap between measured scores

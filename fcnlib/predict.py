@@ -7,16 +7,14 @@ photo, so every output has the size of the photo the user gave.
 """
 from __future__ import annotations
 
-import glob
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from fcnlib import data, postprocess, viz
+from fcnlib import data, postprocess
 
-PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 DEFAULT_MODEL = Path(__file__).parent / "weights" / "receipt_unet.keras"
 DEFAULT_TFLITE = DEFAULT_MODEL.with_suffix(".tflite")  # `fcnlib.models.export.to_tflite` of DEFAULT_MODEL
 
@@ -145,70 +143,3 @@ def class_map(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:
     if prob.shape[-1] == 1:
         return (prob[..., 0] > threshold).astype(np.uint8)
     return prob.argmax(-1).astype(np.uint8)
-
-
-def expand_inputs(items: list[str]) -> list[Path]:
-    """Photos named directly, folders (their photos, sorted) and glob patterns."""
-    paths: list[Path] = []
-    for item in items:
-        p = Path(item)
-        if p.is_dir():
-            paths += sorted(q for q in p.iterdir() if q.suffix.lower() in PHOTO_SUFFIXES)
-        elif any(c in item for c in "*?["):
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True))
-            if not matches:
-                raise FileNotFoundError(f"{item}: no photo matches this pattern")
-            paths += matches
-        elif p.exists():
-            paths.append(p)
-        else:
-            raise FileNotFoundError(f"{item}: photo not found")
-    return paths
-
-
-def _save_png(path: Path, image: np.ndarray) -> None:
-    from PIL import Image
-
-    Image.fromarray(image).save(path)
-
-
-def predict_files(predictor: Predictor, photos: list[str | Path], out_dir: str | Path,
-                  batch_size: int = 8) -> list[Path]:
-    """Write `<stem>_prob.png`, `_mask.png`, `_color.png`, `_overlay.png` for each photo."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [Path(p) for p in photos]
-    palette = viz.palette(predictor.num_classes)
-    written = []
-    for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
-        images = [data.read_image(p) for p in chunk]
-        for path, image, prob in zip(chunk, images, predictor.predict(images, batch_size)):
-            mask = class_map(prob)
-            _save_png(out / f"{path.stem}_prob.png", viz.prob_to_gray(prob))
-            _save_png(out / f"{path.stem}_mask.png", mask)
-            _save_png(out / f"{path.stem}_color.png", viz.colorize(mask, palette))
-            _save_png(out / f"{path.stem}_overlay.png", viz.overlay(image, mask, palette=palette))
-            written.append(out / f"{path.stem}_mask.png")
-    return written
-
-
-def extract_files(predictor: Predictor, photos: list[str | Path], out_dir: str | Path,
-                  threshold: float = 0.5, batch_size: int = 8) -> list[dict]:
-    """Write `<stem>_receipt.png` (when found) and `<stem>.json` with corners and score."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [Path(p) for p in photos]
-    results = []
-    for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
-        images = [data.read_image(p) for p in chunk]
-        for path, image, found in zip(chunk, images, predictor.extract(images, threshold, batch_size)):
-            record = {"photo": str(path),
-                      "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
-                      "score": round(float(found.score), 4)}
-            if found.corners is not None:
-                _save_png(out / f"{path.stem}_receipt.png", postprocess.warp(image, found.corners))
-            (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2))
-            results.append(record)
-    return results

@@ -10,7 +10,8 @@ from PIL import Image
 
 from conftest import bright_quad_model, bright_quad_photo
 from fcnlib import cli, data
-from fcnlib.predict import Predictor, expand_inputs
+from fcnlib.outputs import expand_inputs
+from fcnlib.predict import Predictor
 
 CORNERS = [[150.0, 120.0], [470.0, 160.0], [430.0, 700.0], [110.0, 650.0]]
 
@@ -127,11 +128,11 @@ def test_calibration_separates_receipts_from_empty_photos_and_the_model_uses_it(
     assert found[4].score == scores[4]  # rejected, but its score is still reported
 
 
-def test_calibration_without_empty_photos_rejects_nothing(tmp_path):
+def test_calibration_without_empty_photos_chooses_no_threshold(tmp_path):
     from fcnlib.evaluate import calibrate_min_score
 
     result = calibrate_min_score(Predictor.load(bright_quad_model(tmp_path / "b.keras")), _labelled_set(tmp_path, 2, 0))
-    assert result["min_score"] == 0.0 and result["balanced_accuracy"] is None
+    assert result["min_score"] is None and result["balanced_accuracy"] is None
 
 
 def test_compare_on_empty_photos_counts_false_receipts_and_marks_the_rest_na(tmp_path):
@@ -142,13 +143,14 @@ def test_compare_on_empty_photos_counts_false_receipts_and_marks_the_rest_na(tmp
               bright_quad_photo(tmp_path / "blank.png", [[0, 0], [0, 0], [0, 0], [0, 0]])]
     Image.fromarray(np.zeros((800, 600), np.uint8)).save(tmp_path / "empty_mask.png")
     data.write_pairs([(p, tmp_path / "empty_mask.png") for p in photos], tmp_path / "empty.txt")
-    assert cli.main(["compare", str(tmp_path / "empty.txt"), f"bright={model}", "-o", str(tmp_path / "cmp")]) == 0
+    assert cli.main(["compare", f"bright={model}", str(tmp_path / "empty.txt"), "-o", str(tmp_path / "cmp")]) == 0
     row = (tmp_path / "cmp" / "compare.md").read_text().splitlines()[2].strip("| ").split(" | ")
     assert row[0] == "bright" and row[1:7] == ["n/a"] * 6 and row[7] == "1 of 2"
 
 
 def test_cli_errors_name_the_file(tmp_path, capsys):
-    assert cli.main(["predict", str(tmp_path / "none.keras"), "x.jpg", "-o", str(tmp_path)]) == 2
+    photo = bright_quad_photo(tmp_path / "x.jpg", CORNERS)
+    assert cli.main(["predict", str(tmp_path / "none.keras"), str(photo), "-o", str(tmp_path)]) == 2
     assert "none.keras: model file not found" in capsys.readouterr().err
 
 
