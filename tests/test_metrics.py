@@ -184,7 +184,7 @@ def test_default_metrics_and_headline():
     names = [m.name for m in M.default_metrics(1)]
     assert names == ["iou", "precision", "recall", "bf1"] and M.headline_metric(1) == "iou"
     names3 = [m.name for m in M.default_metrics(3)]
-    assert names3 == ["miou", "iou_0", "iou_1", "iou_2", "pixel_accuracy", "bf1"]
+    assert names3 == ["miou", "iou_0", "iou_1", "iou_2", "pixel_accuracy", "class_accuracy", "bf1"]
     assert M.headline_metric(3) == "miou" and M.headline_metric(2) == "iou"
 
 
