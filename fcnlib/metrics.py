@@ -132,9 +132,9 @@ def tversky_index(tp, fp, fn, alpha=1.0, beta=1.0, smooth=0.0):
 
     Example:
 
-    >>> float(tversky_index(1.0, 1.0, 1.0))            # IoU 1 / 3
-    0.3333333333333333
-    >>> float(tversky_index(1.0, 1.0, 1.0, 0.5, 0.5))  # Dice 2 / 4
+    >>> round(float(tversky_index(1.0, 1.0, 1.0)), 4)            # IoU 1 / 3
+    0.3333
+    >>> round(float(tversky_index(1.0, 1.0, 1.0, 0.5, 0.5)), 4)  # Dice 2 / 4
     0.5
     """
     tp, fp, fn = (ops.convert_to_tensor(x) for x in (tp, fp, fn))
