@@ -88,9 +88,11 @@ def _evaluate(args) -> int:
     from fcnlib.predict import Predictor
 
     summary = evaluate.evaluate(Predictor.load(args.model), args.pairs, args.output,
-                                mask_values=args.mask_values)
-    print(json.dumps(summary, indent=2))
-    return 0
+                                mask_values=args.mask_values, ignore_index=args.ignore_index,
+                                dataset=args.dataset)
+    print(json.dumps({k: v for k, v in summary.items() if k != "confusion_matrix"}, indent=2))
+    print(f"{args.output}: metrics.json, per_class.md, per_class.csv, confusion.png, per_photo.csv")
+    return 1 if summary["skipped"] else 0
 
 
 def _calibrate(args) -> int:
@@ -113,7 +115,8 @@ def _compare(args) -> int:
     from fcnlib import evaluate
 
     models = dict(m.split("=", 1) if "=" in m else (m, m) for m in args.models)
-    print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
+    print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values,
+                           ignore_index=args.ignore_index, dataset=args.dataset))
     return 0
 
 
@@ -157,6 +160,15 @@ def _demo(args) -> int:
 
 def _mask_values(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.replace(",", " ").split())
+
+
+def _void_arguments(s) -> None:
+    """--ignore-index and --dataset of evaluate and compare."""
+    s.add_argument("--ignore-index", type=int, metavar="VALUE",
+                   help="mask value of void pixels, left out of every score (default: the dataset description's)")
+    s.add_argument("--dataset", metavar="YAML",
+                   help="dataset description (class names, colours, ignore index); default: the "
+                        "dataset.yaml beside PAIRS, else the model's class names")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -214,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("pairs")
     s.add_argument("-o", "--output", default="experiments/eval")
     s.add_argument("--mask-values", type=_mask_values)
+    _void_arguments(s)
     s.set_defaults(func=_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a binary model's 'no object' score threshold on labelled "
@@ -229,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("models", nargs="+", help="NAME=PATH, or a path, 'default' or 'classical'")
     s.add_argument("-o", "--output", default="experiments/compare")
     s.add_argument("--mask-values", type=_mask_values)
+    _void_arguments(s)
     s.set_defaults(func=_compare)
 
     s = sub.add_parser("predict", help="probability, mask, colour and overlay pictures per photo")

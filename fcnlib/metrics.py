@@ -115,10 +115,16 @@ def split_void(labels, ignore_index=None):
     return ops.where(void, 0, labels), ops.cast(ops.logical_not(void), "float32")
 
 
+def _xp(*values):
+    """numpy for numpy inputs (the numpy functions stay in numpy), else ``keras.ops``."""
+    return np if all(isinstance(v, (np.ndarray, np.generic, int, float)) for v in values) else ops
+
+
 def _ratio(num, den, absent):
     """num / den; where den == 0: 1 if ``absent`` (class in neither truth nor prediction) else 0."""
-    safe = ops.where(den > 0, den, ops.ones_like(den))
-    return ops.where(den > 0, num / safe, ops.where(absent, 1.0, 0.0))
+    xp = _xp(num, den, absent)
+    safe = xp.where(den > 0, den, xp.ones_like(den))
+    return xp.where(den > 0, num / safe, xp.where(absent, 1.0, 0.0))
 
 
 def tversky_index(tp, fp, fn, alpha=1.0, beta=1.0, smooth=0.0):
@@ -128,7 +134,8 @@ def tversky_index(tp, fp, fn, alpha=1.0, beta=1.0, smooth=0.0):
     (soft counts): IoU/Jaccard is alpha = beta = 1, Dice/F1 alpha = beta = 1/2, precision (1, 0),
     recall (0, 1), Tversky (Salehi et al. 2017) alpha weighting false positives and beta false
     negatives. A zero denominator gives 1 when the class is absent from truth and prediction
-    (tp = fp = fn = 0: nothing to find, nothing wrongly found) and 0 otherwise. ``keras.ops``.
+    (tp = fp = fn = 0: nothing to find, nothing wrongly found) and 0 otherwise. ``keras.ops`` for
+    tensors, numpy for numpy arrays.
 
     Example:
 
@@ -137,17 +144,21 @@ def tversky_index(tp, fp, fn, alpha=1.0, beta=1.0, smooth=0.0):
     >>> round(float(tversky_index(1.0, 1.0, 1.0, 0.5, 0.5)), 4)  # Dice 2 / 4
     0.5
     """
-    tp, fp, fn = (ops.convert_to_tensor(x) for x in (tp, fp, fn))
+    if _xp(tp, fp, fn) is np:
+        tp, fp, fn = (np.asarray(x, dtype=np.float64) for x in (tp, fp, fn))
+    else:
+        tp, fp, fn = (ops.convert_to_tensor(x) for x in (tp, fp, fn))
     absent = (tp + fp + fn) == 0
     return _ratio(tp + smooth, tp + alpha * fp + beta * fn + smooth, absent)
 
 
 def _class_scores(cm):
     """Per-class IoU, Dice, precision, recall from a confusion matrix (rows true, columns predicted)."""
-    cm = ops.convert_to_tensor(cm)
-    tp = ops.diagonal(cm)
-    fp = ops.sum(cm, axis=0) - tp
-    fn = ops.sum(cm, axis=1) - tp
+    xp = _xp(cm)
+    cm = cm if xp is np else ops.convert_to_tensor(cm)
+    tp = xp.diagonal(cm)
+    fp = xp.sum(cm, axis=0) - tp
+    fn = xp.sum(cm, axis=1) - tp
     return {
         "iou": tversky_index(tp, fp, fn, 1.0, 1.0),
         "dice": tversky_index(tp, fp, fn, 0.5, 0.5),
@@ -158,7 +169,7 @@ def _class_scores(cm):
 
 def _f1(matched_pred, n_pred, matched_true, n_true):
     """Boundary F1 from matched/total boundary pixel counts (arrays of equal shape)."""
-    absent = ops.logical_and(n_pred == 0, n_true == 0)
+    absent = _xp(n_pred, n_true).logical_and(n_pred == 0, n_true == 0)
     precision = _ratio(matched_pred, n_pred, absent)
     recall = _ratio(matched_true, n_true, absent)
     return _ratio(2.0 * precision * recall, precision + recall, absent)
@@ -533,7 +544,7 @@ def scores(cm) -> dict:
     (0.4667, 0.6667, 0.625)
     """
     cm = np.asarray(cm, dtype=np.float64)
-    per_class = {k: ops.convert_to_numpy(v).astype(float).tolist() for k, v in _class_scores(cm).items()}
+    per_class = {k: np.asarray(v, dtype=float).tolist() for k, v in _class_scores(cm).items()}
     total = cm.sum()
     return {
         **per_class,
@@ -579,7 +590,7 @@ def _np_bf_counts(true_mask, pred_mask, tolerance: int, kept=None):
 
 def _np_bf(true_mask: np.ndarray, pred_mask: np.ndarray, tolerance: int, kept=None) -> float:
     counts = _np_bf_counts(true_mask, pred_mask, tolerance, kept)
-    return float(ops.convert_to_numpy(_f1(*(np.float64(c) for c in counts))))
+    return float(_f1(*(np.float64(c) for c in counts)))
 
 
 def _images(true, pred, num_classes, ignore_index):

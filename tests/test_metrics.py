@@ -208,6 +208,7 @@ def test_compiled_model_with_default_metrics_saves_and_reloads(tmp_path, k):
         M.boundary_f1(y, pred_labels, num_classes=n, class_id=1 if k == 1 else None), rel=1e-5
     )
     path = tmp_path / "m.keras"
+    model.optimizer.build(model.trainable_variables)  # saved built: no "skipping optimizer" warning
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert loaded.evaluate(x, y, batch_size=3, return_dict=True, verbose=0) == pytest.approx(got, rel=1e-6)
@@ -384,6 +385,7 @@ def test_default_metrics_and_loss_with_void_in_a_compiled_model(tmp_path, k):
     cropped = keras.ops.convert_to_numpy(losses.get("ce+dice")(y[:, :5], preds[:, :5]))
     full = keras.ops.convert_to_numpy(model.loss(y, preds))
     assert float(full) == pytest.approx(float(cropped), rel=1e-5)
+    model.optimizer.build(model.trainable_variables)
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras")
     assert loaded.evaluate(x, y, batch_size=3, return_dict=True, verbose=0) == pytest.approx(got, rel=1e-6)
