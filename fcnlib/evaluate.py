@@ -264,12 +264,12 @@ def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None,
             w.writerow([i, name, c["pixels"]] + ["" if c[k] is None else f"{c[k]:.6f}"
                                                   for k in ("iou", "accuracy", "precision", "dice", "bf1")])
     atomic_write_text(out / "per_class.md", per_class_markdown(summary))
-    viz.plot_confusion(cm, names, title="confusion matrix (rows: true class)").savefig(out / "confusion.png", dpi=90)
+    viz.plot_confusion(cm, names, title="confusion matrix (% of each true class)").savefig(out / "confusion.png", dpi=90)
     if kept:
         palette = None if info is None or info.colors is None else np.array(info.colors, np.uint8)
         fig = viz.gallery([t[1] for t in kept], [t[2] for t in kept], [t[3] for t in kept],
-                          titles=[f"{t[4]} IoU {t[0]:.3f}" for t in kept], palette=palette,
-                          ignore_index=ignore_index,
+                          titles=[f"{t[4]} {'IoU' if binary else 'mIoU'} {t[0]:.3f}" for t in kept],
+                          palette=palette, ignore_index=ignore_index, background=not binary,
                           ignore_color=info.ignore_color if info is not None else viz.DEFAULT_IGNORE_COLOR)
         fig.savefig(out / "worst.png", dpi=80)
     for s in skipped:

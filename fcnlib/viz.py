@@ -137,16 +137,18 @@ def _rgb(photo) -> np.ndarray:
 
 
 def overlay(photo, mask, alpha: float = 0.5, palette: np.ndarray | None = None,
-            ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR) -> np.ndarray:
+            ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR,
+            background: bool = False) -> np.ndarray:
     """uint8 (H, W, 3): the coloured mask blended over the photo with weight `alpha` where the class
-    is not 0 (void pixels included, in `ignore_color`); background pixels keep the photo."""
+    is not 0 (void pixels included, in `ignore_color`); background pixels keep the photo, unless
+    `background` (class 0 is a class like the others, e.g. CamVid's sky)."""
     img = _rgb(photo)
     m = _mask2d(mask)
     if m.shape != img.shape[:2]:
         raise ValueError(f"mask shape {m.shape} differs from photo shape {img.shape[:2]}")
     colour = colorize(m, palette, ignore_index, ignore_color).astype(np.float32)
     out = img.astype(np.float32)
-    fg = m > 0
+    fg = np.ones(m.shape, bool) if background else m > 0
     out[fg] = (1.0 - alpha) * out[fg] + alpha * colour[fg]
     return np.rint(out).astype(np.uint8)
 
@@ -204,8 +206,9 @@ def legend(class_names, palette: np.ndarray | None = None, ignore_index: int | N
 
 
 def show_pairs(photos, masks, titles=None, palette: np.ndarray | None = None, alpha: float = 0.5,
-               ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR):
-    """Figure, one row per photo: the photo, its coloured mask, the overlay (void in `ignore_color`)."""
+               ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR, background: bool = False):
+    """Figure, one row per photo: the photo, its coloured mask, the overlay (void in `ignore_color`;
+    `background` as in `overlay`)."""
     photos, masks = list(photos), list(masks)
     if len(photos) != len(masks):
         raise ValueError(f"{len(photos)} photos but {len(masks)} masks")
@@ -214,16 +217,18 @@ def show_pairs(photos, masks, titles=None, palette: np.ndarray | None = None, al
     for r, (photo, mask) in enumerate(zip(photos, masks)):
         title = titles[r] if titles is not None else f"#{r}"
         for c, (img, what) in enumerate([(photo, "photo"), (colorize(mask, palette, **void), "mask"),
-                                         (overlay(photo, mask, alpha, palette, **void), "overlay")]):
+                                         (overlay(photo, mask, alpha, palette, **void, background=background),
+                                          "overlay")]):
             axes[r, c].imshow(img)
             axes[r, c].set_title(f"{title} {what}", fontsize=8)
     return fig
 
 
 def gallery(photos, masks_true, masks_pred, titles=None, palette: np.ndarray | None = None,
-            alpha: float = 0.5, ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR):
+            alpha: float = 0.5, ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR,
+            background: bool = False):
     """Figure, one row per photo: photo, ground truth overlay (void in `ignore_color`), prediction
-    overlay."""
+    overlay (`background` as in `overlay`)."""
     photos, masks_true, masks_pred = list(photos), list(masks_true), list(masks_pred)
     if not len(photos) == len(masks_true) == len(masks_pred):
         raise ValueError(f"{len(photos)} photos, {len(masks_true)} true masks and "
@@ -232,8 +237,9 @@ def gallery(photos, masks_true, masks_pred, titles=None, palette: np.ndarray | N
     fig, axes = _figure(max(len(photos), 1), 3)
     for r, (photo, mt, mp) in enumerate(zip(photos, masks_true, masks_pred)):
         title = titles[r] if titles is not None else f"#{r}"
-        for c, (img, what) in enumerate([(photo, title), (overlay(photo, mt, alpha, palette, **void), "truth"),
-                                         (overlay(photo, mp, alpha, palette), "prediction")]):
+        truth = overlay(photo, mt, alpha, palette, **void, background=background)
+        predicted = overlay(photo, mp, alpha, palette, background=background)
+        for c, (img, what) in enumerate([(photo, title), (truth, "truth"), (predicted, "prediction")]):
             axes[r, c].imshow(img)
             axes[r, c].set_title(what, fontsize=8)
     return fig

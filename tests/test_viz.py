@@ -148,3 +148,11 @@ def test_plot_confusion_is_row_normalised_with_names(tmp_path):
     assert (tmp_path / "cm.png").stat().st_size > 0
     with pytest.raises(ValueError, match="2 class names"):
         viz.plot_confusion(cm, ["a", "b"])
+
+
+def test_overlay_background_option_paints_class_0():
+    photo = np.full((1, 2, 3), 100, np.uint8)
+    mask = np.array([[0, 1]], np.uint8)
+    pal = [(0, 0, 200), (200, 0, 0)]
+    np.testing.assert_array_equal(viz.overlay(photo, mask, 1.0, pal)[0, 0], [100, 100, 100])
+    np.testing.assert_array_equal(viz.overlay(photo, mask, 1.0, pal, background=True), [[[0, 0, 200], [200, 0, 0]]])
