@@ -37,7 +37,7 @@ import re
 import keras
 from keras import ops
 
-from fcnlib.labels import num_labels
+from fcnlib.labels import check_ignore_index, num_labels
 from fcnlib.metrics import split_void, tversky_index
 
 __all__ = [
@@ -116,14 +116,17 @@ class SegmentationLoss(keras.losses.Loss):
                  dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.class_weights = _as_floats(class_weights)
-        if ignore_index is not None and (isinstance(ignore_index, bool) or not 0 <= int(ignore_index) <= 255):
-            raise ValueError(f"{self.name}: ignore_index must be an integer 0..255 or None, got {ignore_index!r}")
-        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        self.ignore_index = self._checked_void(ignore_index, 1)  # 0 and 1 are class ids of every task
+
+    def _checked_void(self, ignore_index, k: int):
+        try:
+            return check_ignore_index(ignore_index, k)
+        except ValueError as e:
+            raise ValueError(f"{self.name}: {e}") from None
 
     def _check_void(self, k: int) -> None:
-        if self.ignore_index is not None and self.ignore_index < num_labels(k):
-            raise ValueError(f"{self.name}: ignore_index {self.ignore_index} is one of the {num_labels(k)} "
-                             f"class ids of a {k}-channel prediction; void needs a value of its own")
+        """The void value against the k channels of the prediction (it must be no class id)."""
+        self._checked_void(self.ignore_index, k)
 
     def get_config(self):
         return {**super().get_config(), "class_weights": self.class_weights, "ignore_index": self.ignore_index}

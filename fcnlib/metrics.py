@@ -63,7 +63,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from fcnlib.labels import num_labels
+from fcnlib.labels import check_ignore_index, num_labels
 
 __all__ = [
     "split_void",
@@ -178,16 +178,15 @@ def _f1(matched_pred, n_pred, matched_true, n_true):
 _classes = num_labels  # label values a metric counts: 2 for a binary (1-channel) model
 
 
-def _check_ignore(ignore_index, n: int, name: str):
-    """``ignore_index`` as an int (0..255, not one of the n class ids) or None."""
-    if ignore_index is None:
-        return None
-    if isinstance(ignore_index, bool) or not 0 <= int(ignore_index) <= 255:
-        raise ValueError(f"{name}: ignore_index must be an integer 0..255 or None, got {ignore_index!r}")
-    if int(ignore_index) < n:
-        raise ValueError(f"{name}: ignore_index {ignore_index} is one of the class ids 0..{n - 1}; "
-                         "void needs a value of its own")
-    return int(ignore_index)
+def _check_ignore(ignore_index, num_classes: int, name: str):
+    """``ignore_index`` as an int or None, checked by :func:`fcnlib.labels.check_ignore_index` (0..255,
+    not one of the class ids); errors name the metric or function."""
+    if isinstance(ignore_index, np.integer):
+        ignore_index = int(ignore_index)
+    try:
+        return check_ignore_index(ignore_index, num_classes)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
 
 
 # ------------------------------------------------------------------------------------------------

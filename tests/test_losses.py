@@ -302,7 +302,7 @@ def test_all_void_batch_costs_nothing_and_reductions():
 
 
 def test_ignore_index_that_is_a_class_is_refused():
-    with pytest.raises(ValueError, match="ignore_index 2 is one of the 3 class ids"):
+    with pytest.raises(ValueError, match="cce: ignore_index 2 is one of the 3 class labels"):
         L.get("cce", ignore_index=2)(np.zeros((1, 1, 2, 1), np.int32), np.full((1, 1, 2, 3), 1 / 3, np.float32))
     with pytest.raises(ValueError, match="0..255"):
         L.DiceLoss(ignore_index=300)

@@ -352,9 +352,9 @@ def test_num_classes_is_output_channels():
     assert M.confusion_matrix(T, P, num_classes=1).shape == (2, 2)
     with pytest.raises(ValueError, match="1 channel.*3 classes"):
         M.IoU(3).update_state(y, probs(P[None], 1))
-    with pytest.raises(ValueError, match="ignore_index 2 is one of the class ids"):
+    with pytest.raises(ValueError, match="miou: ignore_index 2 is one of the 3 class labels"):
         M.MeanIoU(3, ignore_index=2)
-    with pytest.raises(ValueError, match="ignore_index 1 is one of the class ids"):
+    with pytest.raises(ValueError, match="ignore_index 1 is one of the 2 class labels"):
         M.confusion_matrix(T, P, 1, ignore_index=1)
 
 
