@@ -554,11 +554,14 @@ def scores(cm) -> dict:
     }
 
 
-def mask_iou(a, b) -> float:
-    """IoU of two binary masks (nonzero = object); 1.0 when both are empty."""
-    a, b = np.asarray(a) != 0, np.asarray(b) != 0
+def mask_iou(a, b, ignore_index: int | None = None) -> float:
+    """IoU of two binary masks (nonzero = object); 1.0 when both are empty. ``ignore_index``: pixels
+    where ``a`` (the truth) holds this value are left out of both masks."""
+    a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"masks of shapes {a.shape} and {b.shape}")
+    kept = np.ones(a.shape, bool) if ignore_index is None else a != ignore_index
+    a, b = (a != 0) & kept, (b != 0) & kept
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 

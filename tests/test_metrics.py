@@ -334,6 +334,14 @@ def test_void_is_neither_boundary_nor_match():
     assert result(M.BoundaryF1(tolerance=0, ignore_index=9), batch(true), probs(shifted[None], 1)) == 0.0
 
 
+def test_mask_iou_leaves_void_out():
+    t = np.array([[1, 1, 255, 0]])
+    p = np.array([[1, 0, 1, 1]])
+    assert M.mask_iou(t, p, ignore_index=255) == pytest.approx(1 / 3)
+    assert M.mask_iou(t[:, [0, 1, 3]], p[:, [0, 1, 3]]) == pytest.approx(1 / 3)
+    assert M.mask_iou(t, p) == pytest.approx(1 / 4)  # counted, the void pixel is a false object
+
+
 def test_class_accuracy_by_hand():
     assert M.scores(M.confusion_matrix(T, P))["class_accuracy"] == pytest.approx((3 / 4 + 1 / 2) / 2)
     t = np.array([[0, 0, 0, 0, 1, 2]])
