@@ -61,6 +61,12 @@ def pixel_weights(mask, class_weights):
     ``mask`` holds integer class ids (any shape, e.g. (B, H, W, 1)); ``class_weights`` one weight per
     class id. Ids outside ``0..len(class_weights)-1`` (a void label such as 255) get weight 0.
     Written in ``keras.ops``: it runs on numpy arrays and tensors of the active backend.
+
+    Example:
+
+    >>> import numpy as np
+    >>> np.asarray(pixel_weights(np.array([[0, 1, 255]]), [1.0, 4.0])).tolist()
+    [[1.0, 4.0, 0.0]]
     """
     weights = ops.convert_to_tensor([float(w) for w in class_weights], dtype="float32")
     n = len(class_weights)
@@ -475,6 +481,17 @@ def get(spec, **kwargs) -> keras.losses.Loss:
     - a dict: ``{"name": "focal", "gamma": 3}`` (the name may be a sum) or a Keras serialized
       object (``{"class_name": ..., "config": ...}``);
     - a ``keras.losses.Loss``: returned as is.
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = get("ce+dice", ignore_index=11)          # CamVid: 11 classes, 11 = void
+    >>> loss.name, loss.losses[1].ignore_index
+    ('cce+dice', 11)
+    >>> y = np.array([[[[0], [1], [11]]]])                # the last pixel is void
+    >>> p = np.array([[[[0.9, 0.1], [0.2, 0.8], [0.99, 0.01]]]], np.float32)
+    >>> bool(np.isclose(float(get("ce", ignore_index=11)(y, p)), float(get("ce")(y[:, :, :2], p[:, :, :2]))))
+    True
     """
     if isinstance(spec, keras.losses.Loss):
         return spec
