@@ -42,14 +42,16 @@ def colour_model(path):
 
 def _dataset(root, n=3, seed=0):
     """Photos painted in class colours, masks that agree with them on most pixels; each mask has a
-    void band (rows 24..31) where the photo says class 0, and some wrong labels elsewhere."""
+    void band (rows 24..31) where the photo says class 0, and some wrong labels elsewhere. The first
+    photo has no class 2 at all."""
     rng = np.random.default_rng(seed)
     (root / "img").mkdir(parents=True)
     (root / "lbl").mkdir()
     pairs, truths, preds = [], [], []
     for i in range(n):
-        pred = np.kron(rng.integers(0, 3, (4, 4)), np.ones((8, 8), int))
-        truth = np.where(rng.random(pred.shape) < 0.85, pred, rng.integers(0, 3, pred.shape))
+        k = 2 if i == 0 else 3  # no car in the first photo: its BF1 must not count as perfect for cars
+        pred = np.kron(rng.integers(0, k, (4, 4)), np.ones((8, 8), int))
+        truth = np.where(rng.random(pred.shape) < 0.85, pred, rng.integers(0, k, pred.shape))
         truth[24:] = VOID
         pred[24:] = 0
         Image.fromarray(RGB[pred]).save(root / "img" / f"f{i}.png")
@@ -78,6 +80,7 @@ def test_evaluate_reports_camvid_figures_per_class_with_void_left_out(tmp_path):
     assert summary["miou"] == pytest.approx(s["miou"])
     assert summary["classes"] == ["sky", "road", "car"]
     bf = metrics.boundary_f1_per_class(truths, preds, 2, 3, ignore_index=VOID)
+    assert np.isnan(bf[0, 2]) and np.isfinite(bf[1:]).all()
     assert summary["bf1"] == pytest.approx(np.nanmean(np.nanmean(bf, axis=1)))
     for i, name in enumerate(["sky", "road", "car"]):
         c = summary["per_class"][name]
