@@ -273,7 +273,7 @@ def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None,
                           ignore_color=info.ignore_color if info is not None else viz.DEFAULT_IGNORE_COLOR)
         fig.savefig(out / "worst.png", dpi=80)
     for s in skipped:
-        print(f"fcn evaluate: skipped {s['problem']}", file=sys.stderr)
+        print(f"evaluate: skipped {s['problem']}", file=sys.stderr)
     return summary
 
 
