@@ -154,9 +154,11 @@ def _evaluate(args) -> int:
 
     with output_dir(args.output):
         summary = evaluate.evaluate(_load_predictor(args.model), args.pairs, args.output,
-                                    mask_values=args.mask_values)
-    print(json.dumps(summary, indent=2))
-    return 0
+                                    mask_values=args.mask_values, ignore_index=args.ignore_index,
+                                    dataset=args.dataset)
+    print(json.dumps({k: v for k, v in summary.items() if k != "confusion_matrix"}, indent=2))
+    print(f"{args.output}: metrics.json, per_class.md, per_class.csv, confusion.png, per_photo.csv")
+    return 1 if summary["skipped"] else 0
 
 
 def _model_file(spec: str) -> Path | None:
@@ -223,7 +225,8 @@ def _compare(args) -> int:
     with output_dir(args.output):
         for path in models.values():  # every model loads before the first is scored
             _load_predictor(path)
-        print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values))
+        print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values,
+                               ignore_index=args.ignore_index, dataset=args.dataset))
     return 0
 
 
@@ -338,6 +341,15 @@ def _mask_values(text: str) -> tuple[int, ...]:
     return tuple(int(v) for v in text.replace(",", " ").split())
 
 
+def _void_arguments(s) -> None:
+    """--ignore-index and --dataset of evaluate and compare."""
+    s.add_argument("--ignore-index", type=int, metavar="VALUE",
+                   help="mask value of void pixels, left out of every score (default: the dataset description's)")
+    s.add_argument("--dataset", metavar="YAML",
+                   help="dataset description (class names, colours, ignore index); default: the "
+                        "dataset.yaml beside PAIRS, else the model's class names")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fcn", description="Fully convolutional networks for segmentation.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -408,6 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("pairs")
     s.add_argument("-o", "--output", default="experiments/eval", help="output folder")
     s.add_argument("--mask-values", type=_mask_values)
+    _void_arguments(s)
     s.set_defaults(func=_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a binary model's 'no object' score threshold on labelled "
@@ -424,6 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("pairs")
     s.add_argument("-o", "--output", default="experiments/compare", help="output folder")
     s.add_argument("--mask-values", type=_mask_values)
+    _void_arguments(s)
     s.set_defaults(func=_compare)
 
     s = sub.add_parser("predict", help="probability, mask, colour and overlay pictures per photo")

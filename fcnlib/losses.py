@@ -12,9 +12,16 @@ refuse ``class_weight`` for 3-D targets, and have no sparse categorical focal lo
   ``class_ids``/``per_image``/``smooth`` on the region losses (Dice, Jaccard, Tversky);
 - per-pixel ``sample_weight`` (B, H, W, 1) accepted by every loss (``pixel_weights`` builds it from
   class weights, e.g. the median-frequency weights of ``fcn verify``);
+- ``ignore_index`` on every loss: pixels whose mask holds that value (void: CamVid's 11, Pascal VOC's
+  255) are left out entirely, as if cropped away: no loss, no false positive in a region loss, and
+  the mean is over the kept pixels only;
 - composition: ``bce + dice``, ``0.5 * focal + dice`` give a :class:`SumLoss`;
 - :func:`get` turns ``"bce+dice"``, ``"0.5*focal+dice"``, a dict or a loss into a loss;
 - everything in ``keras.ops`` (TensorFlow, JAX, PyTorch) and registered for ``.keras`` files.
+
+Region losses score their soft counts with :func:`fcnlib.metrics.tversky_index`, the function the
+metrics score hard counts with (as segmentation_models shares its ``functional`` scores), and every
+loss finds void pixels with :func:`fcnlib.metrics.split_void`, as the metrics do.
 
 Binary and categorical cross-entropy and the binary focal loss are Keras' built-in functions
 (``keras.losses.binary_crossentropy`` etc.) fed with targets in the form they expect. Dice and
@@ -29,6 +36,9 @@ import inspect
 import re
 import keras
 from keras import ops
+
+from fcnlib.labels import check_ignore_index, num_labels
+from fcnlib.metrics import split_void, tversky_index
 
 __all__ = [
     "SegmentationLoss",
@@ -51,6 +61,12 @@ def pixel_weights(mask, class_weights):
     ``mask`` holds integer class ids (any shape, e.g. (B, H, W, 1)); ``class_weights`` one weight per
     class id. Ids outside ``0..len(class_weights)-1`` (a void label such as 255) get weight 0.
     Written in ``keras.ops``: it runs on numpy arrays and tensors of the active backend.
+
+    Example:
+
+    >>> import numpy as np
+    >>> np.asarray(pixel_weights(np.array([[0, 1, 255]]), [1.0, 4.0])).tolist()
+    [[1.0, 4.0, 0.0]]
     """
     weights = ops.convert_to_tensor([float(w) for w in class_weights], dtype="float32")
     n = len(class_weights)
@@ -96,16 +112,30 @@ class SegmentationLoss(keras.losses.Loss):
     """Base of the fcnlib losses: mask/probability adaptation, weights, ``+`` and ``*``.
 
     ``class_weights``: optional weight per class id (length = number of classes, 2 for a sigmoid
-    head). ``reduction`` as in Keras (default ``"sum_over_batch_size"``: the mean over pixels of the
-    weighted pixel losses, or over images/the batch for region losses).
+    head). ``ignore_index``: the mask value of void pixels (an int 0..255 that is no class id), left
+    out of the loss entirely; ``None``: every pixel counts. ``reduction`` as in Keras (default
+    ``"sum_over_batch_size"``: the mean over the kept pixels of the weighted pixel losses, or over
+    images/the batch for region losses).
     """
 
-    def __init__(self, *, class_weights=None, name=None, reduction="sum_over_batch_size", dtype=None):
+    def __init__(self, *, class_weights=None, ignore_index=None, name=None, reduction="sum_over_batch_size",
+                 dtype=None):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         self.class_weights = _as_floats(class_weights)
+        self.ignore_index = self._checked_void(ignore_index, 1)  # 0 and 1 are class ids of every task
+
+    def _checked_void(self, ignore_index, k: int):
+        try:
+            return check_ignore_index(ignore_index, k)
+        except ValueError as e:
+            raise ValueError(f"{self.name}: {e}") from None
+
+    def _check_void(self, k: int) -> None:
+        """The void value against the k channels of the prediction (it must be no class id)."""
+        self._checked_void(self.ignore_index, k)
 
     def get_config(self):
-        return {**super().get_config(), "class_weights": self.class_weights}
+        return {**super().get_config(), "class_weights": self.class_weights, "ignore_index": self.ignore_index}
 
     # Composition -----------------------------------------------------------------------------
     def __add__(self, other):
@@ -133,11 +163,17 @@ def _terms(loss) -> list[tuple[float, keras.losses.Loss]]:
 
 
 class _PixelLoss(SegmentationLoss):
-    """A loss per pixel (B, H, W), weighted by ``sample_weight`` x ``class_weights[y_true]``."""
+    """A loss per pixel (B, H, W), weighted by ``sample_weight`` x ``class_weights[y_true]``.
+
+    Void pixels (``ignore_index``) get weight 0, and with the mean reductions the kept pixels get
+    ``total / kept`` on top (as Keras does for masked values), so the value is the mean over the kept
+    pixels: the value of the batch with the void pixels cut out.
+    """
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         y_true = ops.convert_to_tensor(y_true)
+        self._check_void(_num_channels(y_pred))
         weights = None
         if sample_weight is not None:
             weights = _broadcast_weights(sample_weight, y_pred)
@@ -145,7 +181,20 @@ class _PixelLoss(SegmentationLoss):
             labels = ops.expand_dims(_labels(y_true, y_pred), -1)
             cw = ops.cast(pixel_weights(labels, self.class_weights), y_pred.dtype)
             weights = cw if weights is None else weights * cw
+        if self.ignore_index is not None:
+            _, valid = split_void(_labels(y_true, y_pred), self.ignore_index)
+            valid = ops.cast(ops.expand_dims(valid, -1), y_pred.dtype)
+            if self.reduction in ("sum_over_batch_size", "mean"):
+                total = ops.cast(ops.size(valid), y_pred.dtype)
+                valid = valid * ops.divide_no_nan(total, ops.sum(valid))
+            weights = valid if weights is None else weights * valid
         return super().__call__(y_true, y_pred, sample_weight=weights)
+
+    def _void_free_labels(self, y_true, y_pred):
+        """Class ids (B, H, W) with void pixels set to 0 (their weight is 0; any valid id keeps the
+        built-in losses finite there)."""
+        labels, _ = split_void(_labels(y_true, y_pred), self.ignore_index)
+        return labels
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -156,12 +205,14 @@ class BinaryCELoss(_PixelLoss):
     mask, averaged over channels (for a two-class softmax this equals the K == 1 value).
     """
 
-    def __init__(self, *, class_weights=None, name="bce", reduction="sum_over_batch_size", dtype=None):
-        super().__init__(class_weights=class_weights, name=name, reduction=reduction, dtype=dtype)
+    def __init__(self, *, class_weights=None, ignore_index=None, name="bce", reduction="sum_over_batch_size",
+                 dtype=None):
+        super().__init__(class_weights=class_weights, ignore_index=ignore_index, name=name, reduction=reduction,
+                         dtype=dtype)
 
     def call(self, y_true, y_pred):
         k = _num_channels(y_pred)
-        labels = _labels(y_true, y_pred)
+        labels = self._void_free_labels(y_true, y_pred)
         if k == 1:
             target = ops.cast(ops.expand_dims(labels, -1), y_pred.dtype)
         else:
@@ -177,11 +228,13 @@ class CategoricalCELoss(_PixelLoss):
     (1 - p, p), which is binary cross-entropy, so ``"cce"`` works for both heads.
     """
 
-    def __init__(self, *, class_weights=None, name="cce", reduction="sum_over_batch_size", dtype=None):
-        super().__init__(class_weights=class_weights, name=name, reduction=reduction, dtype=dtype)
+    def __init__(self, *, class_weights=None, ignore_index=None, name="cce", reduction="sum_over_batch_size",
+                 dtype=None):
+        super().__init__(class_weights=class_weights, ignore_index=ignore_index, name=name, reduction=reduction,
+                         dtype=dtype)
 
     def call(self, y_true, y_pred):
-        labels = _labels(y_true, y_pred)
+        labels = self._void_free_labels(y_true, y_pred)
         if _num_channels(y_pred) == 1:
             target = ops.cast(ops.expand_dims(labels, -1), y_pred.dtype)
             return keras.losses.binary_crossentropy(target, y_pred)
@@ -199,14 +252,16 @@ class FocalLoss(_PixelLoss):
     """
 
     def __init__(
-        self, gamma=2.0, *, class_weights=None, name="focal", reduction="sum_over_batch_size", dtype=None
+        self, gamma=2.0, *, class_weights=None, ignore_index=None, name="focal", reduction="sum_over_batch_size",
+        dtype=None
     ):
-        super().__init__(class_weights=class_weights, name=name, reduction=reduction, dtype=dtype)
+        super().__init__(class_weights=class_weights, ignore_index=ignore_index, name=name, reduction=reduction,
+                         dtype=dtype)
         self.gamma = float(gamma)
 
     def call(self, y_true, y_pred):
         k = _num_channels(y_pred)
-        labels = _labels(y_true, y_pred)
+        labels = self._void_free_labels(y_true, y_pred)
         if k == 1:
             target = ops.cast(ops.expand_dims(labels, -1), y_pred.dtype)
             return keras.losses.binary_focal_crossentropy(target, y_pred, gamma=self.gamma)
@@ -229,8 +284,10 @@ class _RegionLoss(SegmentationLoss):
     ``class_ids``: classes whose scores are averaged (weighted by ``class_weights``); default: class 1
     for a sigmoid head (K == 1), every class for a softmax head. With K == 1 the classes are
     (1 - p, p), so ``class_ids=(0, 1)`` there equals a two-class softmax with the default.
-    ``smooth`` is added to numerator and denominator: a class absent from truth and prediction
-    scores 1 (loss 0), as in :mod:`fcnlib.metrics`.
+    ``smooth`` is added to numerator and denominator of the Tversky index
+    (:func:`fcnlib.metrics.tversky_index`, shared with the metrics): a class absent from truth and
+    prediction scores 1 (loss 0), as in :mod:`fcnlib.metrics`. Void pixels (``ignore_index``) get
+    weight 0: they are in no class's counts, so predicting anything there costs nothing.
     """
 
     def __init__(
@@ -240,21 +297,27 @@ class _RegionLoss(SegmentationLoss):
         per_image=False,
         smooth=1e-5,
         class_weights=None,
+        ignore_index=None,
         name=None,
         reduction="sum_over_batch_size",
         dtype=None,
     ):
-        super().__init__(class_weights=class_weights, name=name, reduction=reduction, dtype=dtype)
+        super().__init__(class_weights=class_weights, ignore_index=ignore_index, name=name, reduction=reduction,
+                         dtype=dtype)
         self.class_ids = None if class_ids is None else [int(c) for c in class_ids]
         self.per_image = bool(per_image)
         self.smooth = float(smooth)
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
+        self._check_void(_num_channels(y_pred))
         if sample_weight is None:
             weights = ops.ones_like(y_pred[..., :1])
         else:
             weights = _broadcast_weights(sample_weight, y_pred)
+        if self.ignore_index is not None:
+            _, valid = split_void(_labels(ops.convert_to_tensor(y_true), y_pred), self.ignore_index)
+            weights = weights * ops.cast(ops.expand_dims(valid, -1), weights.dtype)
         # The pixel weights travel with the mask so that Keras' own reduction (and its scaling
         # under tf.distribute) applies to the per-image/per-batch values returned by call().
         return super().__call__((y_true, weights), y_pred)
@@ -262,8 +325,8 @@ class _RegionLoss(SegmentationLoss):
     def call(self, y_true, y_pred):
         y_true, weights = y_true
         k = _num_channels(y_pred)
-        labels = _labels(y_true, y_pred)
-        n = max(k, 2)
+        labels, _ = split_void(_labels(y_true, y_pred), self.ignore_index)  # void: weight 0 already
+        n = num_labels(k)
         probs = ops.concatenate([1.0 - y_pred, y_pred], axis=-1) if k == 1 else y_pred
         target = ops.one_hot(labels, n, dtype=y_pred.dtype)
         tp = ops.sum(weights * target * probs, axis=(1, 2))
@@ -286,8 +349,10 @@ class _RegionLoss(SegmentationLoss):
         return 1.0 - score
 
     def score(self, tp, fp, fn):
-        """Per-class score in [0, 1] from soft counts."""
-        raise NotImplementedError
+        """Per-class score in [0, 1] from soft counts: the Tversky index with this loss's alpha, beta."""
+        return tversky_index(tp, fp, fn, *self.alpha_beta, smooth=self.smooth)
+
+    alpha_beta = (1.0, 1.0)
 
     def get_config(self):
         return {
@@ -300,13 +365,16 @@ class _RegionLoss(SegmentationLoss):
 
 @keras.saving.register_keras_serializable(package="fcnlib")
 class DiceLoss(_RegionLoss):
-    """Soft Dice loss (``"dice"``): 1 - (2 tp + s) / (2 tp + fp + fn + s)."""
+    """Soft Dice loss (``"dice"``): 1 - (2 tp + s) / (2 tp + fp + fn + s), the Tversky index with
+    alpha = beta = 1/2 (and smooth s/2, which keeps the usual form of s)."""
+
+    alpha_beta = (0.5, 0.5)
 
     def __init__(self, *, name="dice", **kwargs):
         super().__init__(name=name, **kwargs)
 
     def score(self, tp, fp, fn):
-        return (2.0 * tp + self.smooth) / (2.0 * tp + fp + fn + self.smooth)
+        return tversky_index(tp, fp, fn, 0.5, 0.5, smooth=self.smooth / 2)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -315,9 +383,6 @@ class JaccardLoss(_RegionLoss):
 
     def __init__(self, *, name="jaccard", **kwargs):
         super().__init__(name=name, **kwargs)
-
-    def score(self, tp, fp, fn):
-        return (tp + self.smooth) / (tp + fp + fn + self.smooth)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -333,8 +398,9 @@ class TverskyLoss(_RegionLoss):
         self.alpha = float(alpha)
         self.beta = float(beta)
 
-    def score(self, tp, fp, fn):
-        return (tp + self.smooth) / (tp + self.alpha * fp + self.beta * fn + self.smooth)
+    @property
+    def alpha_beta(self):
+        return (self.alpha, self.beta)
 
     def get_config(self):
         return {**super().get_config(), "alpha": self.alpha, "beta": self.beta}
@@ -411,10 +477,21 @@ def get(spec, **kwargs) -> keras.losses.Loss:
 
     - a string: one name (``"bce"``, ``"cce"``/``"ce"``, ``"focal"``, ``"dice"``, ``"jaccard"``/
       ``"iou"``, ``"tversky"``) or a sum of weighted names, ``"bce+dice"``, ``"0.5*focal+dice"``;
-      ``kwargs`` (e.g. ``class_weights``) go to every term that accepts them;
+      ``kwargs`` (e.g. ``class_weights``, ``ignore_index``) go to every term that accepts them;
     - a dict: ``{"name": "focal", "gamma": 3}`` (the name may be a sum) or a Keras serialized
       object (``{"class_name": ..., "config": ...}``);
     - a ``keras.losses.Loss``: returned as is.
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = get("ce+dice", ignore_index=11)          # CamVid: 11 classes, 11 = void
+    >>> loss.name, loss.losses[1].ignore_index
+    ('cce+dice', 11)
+    >>> y = np.array([[[[0], [1], [11]]]])                # the last pixel is void
+    >>> p = np.array([[[[0.9, 0.1], [0.2, 0.8], [0.99, 0.01]]]], np.float32)
+    >>> bool(np.isclose(float(get("ce", ignore_index=11)(y, p)), float(get("ce")(y[:, :, :2], p[:, :, :2]))))
+    True
     """
     if isinstance(spec, keras.losses.Loss):
         return spec

@@ -7,28 +7,52 @@ classes; K >= 2 takes the argmax. They accumulate a confusion matrix (rows: true
 predicted class) over every batch and score it in ``result()``, so an epoch's value is exactly the
 value over all its pixels, never an average of per-batch scores. Counts are float64 (exact to 2**53
 pixels per cell; under JAX enable ``jax_enable_x64`` for the same, else float32: exact to 2**24).
-True labels outside 0..num_classes-1 (a void label such as 255) are not counted.
+
+``num_classes`` follows :func:`fcnlib.labels.num_labels`: it is the number of output channels of the
+model, 1 for a binary sigmoid head (two labels, 0 and 1), K >= 2 for a K-class softmax. A binary metric
+(``num_classes`` 1, or 2 as older code and saved models say) scores a one-channel sigmoid or a
+two-channel softmax prediction alike.
+
+Void pixels: ``ignore_index`` (a mask value that is no class id, e.g. CamVid's 11, Pascal VOC's 255)
+leaves those pixels out entirely, in every metric and numpy function: not in the confusion matrix,
+whatever was predicted there, and in boundary F1 neither boundary nor match. A score on a batch with
+void pixels equals the score on the same batch with those pixels cut out. Without ``ignore_index`` the
+streaming metrics still skip true labels outside the class ids (they have no row in the matrix), and
+the numpy functions refuse them.
 
 Names (also the default metric names): ``iou`` = IoU of one class, the foreground class 1 by default
 (the headline of a binary problem); ``miou`` = mean IoU over all classes (the headline with three or
 more classes); ``dice``, ``precision``, ``recall`` of class 1 by default (``class_id=None``: mean over
-classes); ``pixel_accuracy``; ``bf1`` = boundary F1. ``num_classes`` counts classes, so a sigmoid
-head is ``num_classes=2`` (``1`` is accepted and means the same).
+classes); ``pixel_accuracy`` (the "global accuracy" of the CamVid literature); ``class_accuracy`` =
+mean over classes of the recall (the literature's "class average accuracy"); ``bf1`` = boundary F1.
+
+All ratios are Tversky indices of the per-class counts, :func:`tversky_index` (IoU: alpha = beta = 1;
+Dice: 1/2, 1/2; precision: 1, 0; recall: 0, 1): the one scoring function of the region losses of
+:mod:`fcnlib.losses` too, which apply it to soft counts.
 
 Empty classes: a ratio whose denominator is zero is 1 when the class is absent from both truth and
 prediction (nothing to find, nothing wrongly found) and 0 otherwise. So a class absent in both has
 IoU, Dice, precision, recall and BF 1; a class predicted but absent in truth has IoU 0.
 
 Boundary F1 (BF score, Csurka et al. 2013): the boundary of a class is the set of its pixels with an
-8-neighbour of another class (3 x 3 erosion; pixels outside the image are not another class, so the
-image border is no boundary). A boundary pixel is matched when a boundary pixel of the other mask
+8-neighbour of another class (pixels outside the image and void pixels are not another class, so the
+image border and the edge of a void region are no boundary; void pixels themselves are in no class). A boundary pixel is matched when a boundary pixel of the other mask
 lies within ``tolerance`` pixels in the Chebyshev sense (a (2t+1) x (2t+1) square). Precision = share
 of predicted boundary pixels matched, recall = share of true boundary pixels matched, BF = their F1,
 per image and class (both boundaries empty: 1; one empty: 0), averaged over images. The Keras metric
-uses max pooling, the numpy function scipy.ndimage morphology with the same square footprints.
+uses max pooling, the numpy function scipy.ndimage max filters with the same square footprints.
 
 numpy functions: :func:`confusion_matrix`, :func:`scores`, :func:`mask_iou`, :func:`boundary_f1`,
-:func:`quad_iou`, :func:`corner_error`.
+:func:`boundary_f1_per_class`, :func:`quad_iou`, :func:`corner_error`.
+
+Example:
+
+>>> import numpy as np
+>>> true = np.array([[0, 1, 11], [1, 1, 11]])   # 11: void
+>>> pred = np.array([[0, 1, 0], [0, 1, 1]])
+>>> s = scores(confusion_matrix(true, pred, num_classes=1, ignore_index=11))
+>>> round(s["iou"][1], 3), s["pixel_accuracy"]
+(0.667, 0.75)
 """
 from __future__ import annotations
 
@@ -39,12 +63,17 @@ import keras
 import numpy as np
 from keras import ops
 
+from fcnlib.labels import check_ignore_index, num_labels
+
 __all__ = [
+    "split_void",
+    "tversky_index",
     "ConfusionMatrixMetric",
     "IoU",
     "MeanIoU",
     "Dice",
     "PixelAccuracy",
+    "ClassAccuracy",
     "Precision",
     "Recall",
     "BoundaryF1",
@@ -54,6 +83,7 @@ __all__ = [
     "scores",
     "mask_iou",
     "boundary_f1",
+    "boundary_f1_per_class",
     "quad_iou",
     "corner_error",
     "CornerError",
@@ -64,78 +94,143 @@ __all__ = [
 # Shared pieces (keras.ops: run on numpy arrays and on tensors of any backend)
 
 
+def split_void(labels, ignore_index=None):
+    """``(labels, kept)``: class ids with void pixels set to 0, and a float32 0/1 map of the kept pixels.
+
+    ``labels``: integer class ids of any shape; ``ignore_index``: the void value, or None (every pixel
+    kept). The losses of :mod:`fcnlib.losses` and the metrics here find void pixels with this one
+    function; the zeros put in their place only keep one-hot encodings and built-in losses finite,
+    the 0 weight of ``kept`` removes them. Written in ``keras.ops`` (numpy arrays or tensors).
+
+    Example:
+
+    >>> labels, kept = split_void(np.array([[0, 2, 255]]), ignore_index=255)
+    >>> np.asarray(labels).tolist(), np.asarray(kept).tolist()
+    ([[0, 2, 0]], [[1.0, 1.0, 0.0]])
+    """
+    labels = ops.cast(ops.convert_to_tensor(labels), "int32")
+    if ignore_index is None:
+        return labels, ops.ones(ops.shape(labels), dtype="float32")
+    void = labels == int(ignore_index)
+    return ops.where(void, 0, labels), ops.cast(ops.logical_not(void), "float32")
+
+
+def _xp(*values):
+    """numpy for numpy inputs (the numpy functions stay in numpy), else ``keras.ops``."""
+    return np if all(isinstance(v, (np.ndarray, np.generic, int, float)) for v in values) else ops
+
+
 def _ratio(num, den, absent):
     """num / den; where den == 0: 1 if ``absent`` (class in neither truth nor prediction) else 0."""
-    safe = ops.where(den > 0, den, ops.ones_like(den))
-    return ops.where(den > 0, num / safe, ops.where(absent, 1.0, 0.0))
+    xp = _xp(num, den, absent)
+    safe = xp.where(den > 0, den, xp.ones_like(den))
+    return xp.where(den > 0, num / safe, xp.where(absent, 1.0, 0.0))
+
+
+def tversky_index(tp, fp, fn, alpha=1.0, beta=1.0, smooth=0.0):
+    """``(tp + smooth) / (tp + alpha fp + beta fn + smooth)`` per class, from (soft) counts.
+
+    The one scoring function of the metrics (hard counts of a confusion matrix) and the region losses
+    (soft counts): IoU/Jaccard is alpha = beta = 1, Dice/F1 alpha = beta = 1/2, precision (1, 0),
+    recall (0, 1), Tversky (Salehi et al. 2017) alpha weighting false positives and beta false
+    negatives. A zero denominator gives 1 when the class is absent from truth and prediction
+    (tp = fp = fn = 0: nothing to find, nothing wrongly found) and 0 otherwise. ``keras.ops`` for
+    tensors, numpy for numpy arrays.
+
+    Example:
+
+    >>> round(float(tversky_index(1.0, 1.0, 1.0)), 4)            # IoU 1 / 3
+    0.3333
+    >>> round(float(tversky_index(1.0, 1.0, 1.0, 0.5, 0.5)), 4)  # Dice 2 / 4
+    0.5
+    """
+    if _xp(tp, fp, fn) is np:
+        tp, fp, fn = (np.asarray(x, dtype=np.float64) for x in (tp, fp, fn))
+    else:
+        tp, fp, fn = (ops.convert_to_tensor(x) for x in (tp, fp, fn))
+    absent = (tp + fp + fn) == 0
+    return _ratio(tp + smooth, tp + alpha * fp + beta * fn + smooth, absent)
 
 
 def _class_scores(cm):
     """Per-class IoU, Dice, precision, recall from a confusion matrix (rows true, columns predicted)."""
-    cm = ops.convert_to_tensor(cm)
-    tp = ops.diagonal(cm)
-    fp = ops.sum(cm, axis=0) - tp
-    fn = ops.sum(cm, axis=1) - tp
-    absent = (tp + fp + fn) == 0
+    xp = _xp(cm)
+    cm = cm if xp is np else ops.convert_to_tensor(cm)
+    tp = xp.diagonal(cm)
+    fp = xp.sum(cm, axis=0) - tp
+    fn = xp.sum(cm, axis=1) - tp
     return {
-        "iou": _ratio(tp, tp + fp + fn, absent),
-        "dice": _ratio(2.0 * tp, 2.0 * tp + fp + fn, absent),
-        "precision": _ratio(tp, tp + fp, absent),
-        "recall": _ratio(tp, tp + fn, absent),
+        "iou": tversky_index(tp, fp, fn, 1.0, 1.0),
+        "dice": tversky_index(tp, fp, fn, 0.5, 0.5),
+        "precision": tversky_index(tp, fp, fn, 1.0, 0.0),
+        "recall": tversky_index(tp, fp, fn, 0.0, 1.0),
     }
 
 
 def _f1(matched_pred, n_pred, matched_true, n_true):
     """Boundary F1 from matched/total boundary pixel counts (arrays of equal shape)."""
-    absent = ops.logical_and(n_pred == 0, n_true == 0)
+    absent = _xp(n_pred, n_true).logical_and(n_pred == 0, n_true == 0)
     precision = _ratio(matched_pred, n_pred, absent)
     recall = _ratio(matched_true, n_true, absent)
     return _ratio(2.0 * precision * recall, precision + recall, absent)
 
 
-def _classes(num_classes: int) -> int:
-    if int(num_classes) < 1:
-        raise ValueError(f"num_classes must be >= 1, got {num_classes}")
-    return max(int(num_classes), 2)
+_classes = num_labels  # label values a metric counts: 2 for a binary (1-channel) model
+
+
+def _check_ignore(ignore_index, num_classes: int, name: str):
+    """``ignore_index`` as an int or None, checked by :func:`fcnlib.labels.check_ignore_index` (0..255,
+    not one of the class ids); errors name the metric or function."""
+    if isinstance(ignore_index, np.integer):
+        ignore_index = int(ignore_index)
+    try:
+        return check_ignore_index(ignore_index, num_classes)
+    except ValueError as e:
+        raise ValueError(f"{name}: {e}") from None
 
 
 # ------------------------------------------------------------------------------------------------
 # Keras metrics
 
 
-def _true_and_pred_labels(y_true, y_pred, n, threshold):
-    """Flat-shaped (B, H, W) int32 true and predicted class ids from masks and probabilities."""
+def _true_and_pred_labels(y_true, y_pred, n, threshold, ignore_index=None):
+    """(B, H, W) int32 true and predicted class ids, and the float32 map of kept (non-void) pixels.
+
+    A binary metric (n == 2) takes a one-channel sigmoid or a two-channel softmax prediction."""
     y_pred = ops.convert_to_tensor(y_pred)
     k = y_pred.shape[-1]
     if k is None:
         raise ValueError("fcnlib metrics need a static number of classes (last axis of y_pred)")
     if (k == 1 and n != 2) or (k >= 2 and k != n):
-        raise ValueError(f"prediction has {k} channel(s) but the metric counts {n} classes")
+        raise ValueError(f"prediction has {k} channel(s) but the metric counts {n} classes "
+                         f"(num_classes={1 if n == 2 else n})")
     y_true = ops.convert_to_tensor(y_true)
     if len(y_true.shape) == len(y_pred.shape):
         y_true = ops.squeeze(y_true, axis=-1)
-    labels = ops.cast(y_true, "int32")
+    labels, kept = split_void(y_true, ignore_index)
     if k == 1:
         pred = ops.cast(y_pred[..., 0] > threshold, "int32")
     else:
         pred = ops.cast(ops.argmax(y_pred, axis=-1), "int32")
-    return labels, pred
+    return labels, pred, kept
 
 
 class ConfusionMatrixMetric(keras.metrics.Metric):
     """Base of the streaming metrics: accumulates an (n, n) confusion matrix over every batch.
 
-    ``num_classes``: number of classes (a sigmoid head is 2; 1 is read as 2). ``class_id``: the class
-    scored (``None``: mean over all classes). ``threshold``: for K == 1, P(class 1) > threshold is
-    class 1. ``sample_weight`` (B, H, W, 1), (B, H, W) or (B,) weights each pixel's count.
+    ``num_classes``: output channels of the model (1: binary sigmoid, two classes; 2 is accepted for
+    a binary task too). ``class_id``: the class scored (``None``: mean over all classes).
+    ``threshold``: for K == 1, P(class 1) > threshold is class 1. ``ignore_index``: void mask value,
+    left out. ``sample_weight`` (B, H, W, 1), (B, H, W) or (B,) weights each pixel's count.
     """
 
-    def __init__(self, num_classes=2, class_id=1, threshold=0.5, name=None, dtype=None):
+    def __init__(self, num_classes=1, class_id=1, threshold=0.5, name=None, dtype=None, ignore_index=None):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = int(num_classes)
         self.class_id = None if class_id is None else int(class_id)
         self.threshold = float(threshold)
         n = _classes(num_classes)
+        self.ignore_index = _check_ignore(ignore_index, n, self.name)
         if self.class_id is not None and not 0 <= self.class_id < n:
             raise ValueError(f"{self.name}: class_id {self.class_id} outside 0..{n - 1}")
         self.confusion = self.add_variable(
@@ -144,8 +239,8 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         n = _classes(self.num_classes)
-        labels, pred = _true_and_pred_labels(y_true, y_pred, n, self.threshold)
-        onehot_true = ops.reshape(ops.one_hot(labels, n, dtype="float32"), (-1, n))
+        labels, pred, kept = _true_and_pred_labels(y_true, y_pred, n, self.threshold, self.ignore_index)
+        onehot_true = ops.reshape(ops.one_hot(labels, n, dtype="float32") * kept[..., None], (-1, n))
         onehot_pred = ops.reshape(ops.one_hot(pred, n, dtype="float32"), (-1, n))
         if sample_weight is not None:
             w = ops.cast(ops.convert_to_tensor(sample_weight), "float32")
@@ -178,6 +273,7 @@ class ConfusionMatrixMetric(keras.metrics.Metric):
             "num_classes": self.num_classes,
             "class_id": self.class_id,
             "threshold": self.threshold,
+            "ignore_index": self.ignore_index,
         }
 
 
@@ -187,16 +283,16 @@ class IoU(ConfusionMatrixMetric):
 
     score_key = "iou"
 
-    def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="iou", dtype=None):
-        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes=1, class_id=1, threshold=0.5, name="iou", dtype=None, ignore_index=None):
+        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
 class MeanIoU(IoU):
     """Mean IoU over all classes (``class_id=None``); background included."""
 
-    def __init__(self, num_classes=2, class_id=None, threshold=0.5, name="miou", dtype=None):
-        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes=1, class_id=None, threshold=0.5, name="miou", dtype=None, ignore_index=None):
+        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -205,8 +301,8 @@ class Dice(ConfusionMatrixMetric):
 
     score_key = "dice"
 
-    def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="dice", dtype=None):
-        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes=1, class_id=1, threshold=0.5, name="dice", dtype=None, ignore_index=None):
+        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -215,8 +311,8 @@ class Precision(ConfusionMatrixMetric):
 
     score_key = "precision"
 
-    def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="precision", dtype=None):
-        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes=1, class_id=1, threshold=0.5, name="precision", dtype=None, ignore_index=None):
+        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -225,16 +321,16 @@ class Recall(ConfusionMatrixMetric):
 
     score_key = "recall"
 
-    def __init__(self, num_classes=2, class_id=1, threshold=0.5, name="recall", dtype=None):
-        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes=1, class_id=1, threshold=0.5, name="recall", dtype=None, ignore_index=None):
+        super().__init__(num_classes, class_id, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
 class PixelAccuracy(ConfusionMatrixMetric):
     """Share of pixels with the right class (0 before any pixel is seen). Flatters small objects."""
 
-    def __init__(self, num_classes=2, threshold=0.5, name="pixel_accuracy", dtype=None):
-        super().__init__(num_classes, None, threshold, name=name, dtype=dtype)
+    def __init__(self, num_classes=1, threshold=0.5, name="pixel_accuracy", dtype=None, ignore_index=None):
+        super().__init__(num_classes, None, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
 
     def get_config(self):
         config = super().get_config()
@@ -246,14 +342,34 @@ class PixelAccuracy(ConfusionMatrixMetric):
         return ops.where(total > 0, ops.trace(cm) / ops.maximum(total, 1.0), 0.0)
 
 
-def _boundaries(onehot):
-    """Boundary pixels of each class map (B, H, W, n) of 0/1: in the class, with an 8-neighbour not.
+@keras.saving.register_keras_serializable(package="fcnlib")
+class ClassAccuracy(ConfusionMatrixMetric):
+    """Class-average accuracy: the mean over classes of the recall tp / (tp + fn).
+
+    What the CamVid literature (SegNet, Badrinarayanan et al. 2017) reports beside the global
+    (pixel) accuracy; unlike it, small classes weigh as much as large ones.
+    """
+
+    score_key = "recall"
+
+    def __init__(self, num_classes=1, threshold=0.5, name="class_accuracy", dtype=None, ignore_index=None):
+        super().__init__(num_classes, None, threshold, name=name, dtype=dtype, ignore_index=ignore_index)
+
+    def get_config(self):
+        config = super().get_config()
+        del config["class_id"]
+        return config
+
+
+def _boundaries(onehot, kept):
+    """Boundary pixels of each class map (B, H, W, n) of 0/1: in the class, with a kept 8-neighbour
+    of another class. ``onehot`` is 0 at void pixels, ``kept`` (B, H, W, 1) 0 there.
 
     Max pooling of 0/1 maps pads with values that never win, so outside the image counts as
-    neither, on every backend.
+    neither, on every backend; void pixels are neither too.
     """
-    outside = ops.max_pool(1.0 - onehot, pool_size=3, strides=1, padding="same")
-    return onehot * outside
+    other = ops.max_pool(kept * (1.0 - onehot), pool_size=3, strides=1, padding="same")
+    return onehot * other
 
 
 def _dilate(mask, tolerance: int):
@@ -267,18 +383,20 @@ class BoundaryF1(keras.metrics.Metric):
     """Boundary F1 (BF score) with a tolerance in pixels, per image and class, averaged over images.
 
     Streaming: sums each image's per-class BF and counts the images; ``result()`` divides.
-    ``class_id`` (default 1; ``None``: mean over classes), ``num_classes``, ``threshold`` as for
-    the other metrics; definitions in the module docstring. Takes no ``sample_weight`` (list it in
-    ``metrics=``, not ``weighted_metrics=``).
+    ``class_id`` (default 1; ``None``: mean over classes), ``num_classes``, ``threshold``,
+    ``ignore_index`` as for the other metrics; definitions in the module docstring. Takes no
+    ``sample_weight`` (list it in ``metrics=``, not ``weighted_metrics=``).
     """
 
-    def __init__(self, num_classes=2, class_id=1, tolerance=2, threshold=0.5, name="bf1", dtype=None):
+    def __init__(self, num_classes=1, class_id=1, tolerance=2, threshold=0.5, name="bf1", dtype=None,
+                 ignore_index=None):
         super().__init__(name=name, dtype=dtype)
         self.num_classes = int(num_classes)
         self.class_id = None if class_id is None else int(class_id)
         self.tolerance = int(tolerance)
         self.threshold = float(threshold)
         n = _classes(num_classes)
+        self.ignore_index = _check_ignore(ignore_index, n, self.name)
         if self.class_id is not None and not 0 <= self.class_id < n:
             raise ValueError(f"{self.name}: class_id {self.class_id} outside 0..{n - 1}")
         if self.tolerance < 0:
@@ -294,9 +412,10 @@ class BoundaryF1(keras.metrics.Metric):
         if sample_weight is not None:
             raise ValueError("BoundaryF1 takes no sample_weight; list it in metrics=, not weighted_metrics=")
         n = _classes(self.num_classes)
-        labels, pred = _true_and_pred_labels(y_true, y_pred, n, self.threshold)
-        true_b = _boundaries(ops.one_hot(labels, n, dtype="float32"))
-        pred_b = _boundaries(ops.one_hot(pred, n, dtype="float32"))
+        labels, pred, kept = _true_and_pred_labels(y_true, y_pred, n, self.threshold, self.ignore_index)
+        kept = kept[..., None]
+        true_b = _boundaries(ops.one_hot(labels, n, dtype="float32") * kept, kept)
+        pred_b = _boundaries(ops.one_hot(pred, n, dtype="float32") * kept, kept)
         n_true = ops.sum(true_b, axis=(1, 2))
         n_pred = ops.sum(pred_b, axis=(1, 2))
         matched_pred = ops.sum(pred_b * _dilate(true_b, self.tolerance), axis=(1, 2))
@@ -317,6 +436,7 @@ class BoundaryF1(keras.metrics.Metric):
             "class_id": self.class_id,
             "tolerance": self.tolerance,
             "threshold": self.threshold,
+            "ignore_index": self.ignore_index,
         }
 
 
@@ -325,25 +445,34 @@ def headline_metric(num_classes: int) -> str:
     return "iou" if _classes(num_classes) == 2 else "miou"
 
 
-def default_metrics(num_classes: int = 2, tolerance: int = 2) -> list[keras.metrics.Metric]:
-    """The metrics training reports (names in the module docstring).
+def default_metrics(num_classes: int = 1, ignore_index: int | None = None, *,
+                    tolerance: int = 2) -> list[keras.metrics.Metric]:
+    """The metrics training reports (names in the module docstring), void pixels left out.
 
-    Binary (``num_classes`` 1 or 2): iou, precision, recall (all of class 1), bf1.
-    Three or more classes: miou, iou_0 .. iou_{n-1}, pixel_accuracy, bf1 (mean over classes).
+    ``num_classes``: output channels of the model. Binary (1; 2 also read as binary): iou, precision,
+    recall (all of class 1), bf1. Three or more classes: miou, iou_0 .. iou_{n-1}, pixel_accuracy,
+    class_accuracy, bf1 (mean over classes). ``ignore_index``: the void mask value, or None.
+
+    Example:
+
+    >>> [m.name for m in default_metrics(3, ignore_index=255)]
+    ['miou', 'iou_0', 'iou_1', 'iou_2', 'pixel_accuracy', 'class_accuracy', 'bf1']
     """
     n = _classes(num_classes)
+    void = {"ignore_index": ignore_index}
     if n == 2:
         return [
-            IoU(num_classes),
-            Precision(num_classes),
-            Recall(num_classes),
-            BoundaryF1(num_classes, class_id=1, tolerance=tolerance),
+            IoU(num_classes, **void),
+            Precision(num_classes, **void),
+            Recall(num_classes, **void),
+            BoundaryF1(num_classes, class_id=1, tolerance=tolerance, **void),
         ]
     return [
-        MeanIoU(num_classes),
-        *(IoU(num_classes, class_id=c, name=f"iou_{c}") for c in range(n)),
-        PixelAccuracy(num_classes),
-        BoundaryF1(num_classes, class_id=None, tolerance=tolerance),
+        MeanIoU(num_classes, **void),
+        *(IoU(num_classes, class_id=c, name=f"iou_{c}", **void) for c in range(n)),
+        PixelAccuracy(num_classes, **void),
+        ClassAccuracy(num_classes, **void),
+        BoundaryF1(num_classes, class_id=None, tolerance=tolerance, **void),
     ]
 
 
@@ -365,94 +494,152 @@ def _label_array(masks, name: str) -> np.ndarray:
 def _check_range(arr: np.ndarray, n: int, name: str) -> None:
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         bad = np.unique(arr[(arr < 0) | (arr >= n)])[:5].tolist()
-        hint = " (a 0/255 mask? read it with mask_values=(0, 255))" if 255 in bad else ""
+        hint = (" (a 0/255 mask? read it with mask_values=(0, 255); void pixels? give ignore_index)"
+                if 255 in bad else " (void pixels? give ignore_index)" if max(bad) >= n else "")
         raise ValueError(f"{name}: class ids {bad} outside 0..{n - 1}{hint}")
 
 
-def confusion_matrix(true, pred, num_classes: int = 2) -> np.ndarray:
-    """(n, n) int64 counts, rows = true class, columns = predicted class, over all given pixels.
-
-    ``true``/``pred``: class-id masks of equal shape (H, W), (N, H, W) or (N, H, W, 1). Ids outside
-    0..n-1 raise ValueError (n = ``num_classes``, 1 meaning a binary problem).
-    """
-    n = _classes(num_classes)
+def _pair(true, pred, n: int, ignore_index):
+    """Checked (true, pred, kept) arrays; void pixels of ``true`` are not range-checked and not kept."""
     t, p = _label_array(true, "true"), _label_array(pred, "pred")
     if t.shape != p.shape:
         raise ValueError(f"true masks of shape {t.shape} but predictions of shape {p.shape}")
-    _check_range(t, n, "true")
-    _check_range(p, n, "pred")
-    return np.bincount((t * n + p).ravel(), minlength=n * n).reshape(n, n)
+    ignore_index = _check_ignore(ignore_index, n, "ignore_index")
+    kept = np.ones(t.shape, bool) if ignore_index is None else t != ignore_index
+    _check_range(t[kept], n, "true")
+    _check_range(p[kept], n, "pred")
+    return np.where(kept, t, 0), np.where(kept, p, 0), kept
+
+
+def confusion_matrix(true, pred, num_classes: int = 1, ignore_index: int | None = None) -> np.ndarray:
+    """(n, n) int64 counts, rows = true class, columns = predicted class, over all kept pixels.
+
+    ``true``/``pred``: class-id masks of equal shape (H, W), (N, H, W) or (N, H, W, 1).
+    ``num_classes``: output channels of the model (1 = binary: n = 2 labels; 2 reads as binary too).
+    ``ignore_index``: pixels whose true id is this value are left out, whatever was predicted there.
+    Other ids outside 0..n-1 raise ValueError.
+
+    Example:
+
+    >>> confusion_matrix(np.array([[0, 1, 1, 255]]), np.array([[0, 1, 0, 1]]), ignore_index=255).tolist()
+    [[1, 0], [1, 1]]
+    """
+    n = _classes(num_classes)
+    t, p, kept = _pair(true, pred, n, ignore_index)
+    return np.bincount((t * n + p)[kept].ravel(), minlength=n * n).reshape(n, n)
 
 
 def scores(cm) -> dict:
     """Scores of a confusion matrix (JSON-ready floats and lists, one entry per class id).
 
     Returns ``iou``, ``dice``, ``precision``, ``recall`` (per-class lists), ``miou`` and ``mdice``
-    (means over classes), ``pixel_accuracy``. Empty classes follow the module's rule.
+    (means over classes), ``pixel_accuracy`` (global accuracy: share of pixels right) and
+    ``class_accuracy`` (mean over classes of the recall). Empty classes follow the module's rule.
+
+    Example:
+
+    >>> s = scores(np.array([[3, 1], [1, 1]]))
+    >>> round(s["miou"], 4), round(s["pixel_accuracy"], 4), round(s["class_accuracy"], 4)
+    (0.4667, 0.6667, 0.625)
     """
     cm = np.asarray(cm, dtype=np.float64)
-    per_class = {k: ops.convert_to_numpy(v).astype(float).tolist() for k, v in _class_scores(cm).items()}
+    per_class = {k: np.asarray(v, dtype=float).tolist() for k, v in _class_scores(cm).items()}
     total = cm.sum()
     return {
         **per_class,
         "miou": float(np.mean(per_class["iou"])),
         "mdice": float(np.mean(per_class["dice"])),
         "pixel_accuracy": float(np.trace(cm) / total) if total else 0.0,
+        "class_accuracy": float(np.mean(per_class["recall"])),
     }
 
 
-def mask_iou(a, b) -> float:
-    """IoU of two binary masks (nonzero = object); 1.0 when both are empty."""
-    a, b = np.asarray(a) != 0, np.asarray(b) != 0
+def mask_iou(a, b, ignore_index: int | None = None) -> float:
+    """IoU of two binary masks (nonzero = object); 1.0 when both are empty. ``ignore_index``: pixels
+    where ``a`` (the truth) holds this value are left out of both masks."""
+    a, b = np.asarray(a), np.asarray(b)
     if a.shape != b.shape:
         raise ValueError(f"masks of shapes {a.shape} and {b.shape}")
+    kept = np.ones(a.shape, bool) if ignore_index is None else a != ignore_index
+    a, b = (a != 0) & kept, (b != 0) & kept
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 1.0
 
 
-def _np_boundaries(mask: np.ndarray) -> np.ndarray:
+def _np_dilate(mask: np.ndarray, size: int) -> np.ndarray:
+    """Binary dilation by a size x size square (outside the image: nothing), a separable max filter."""
     from scipy import ndimage
 
-    eroded = ndimage.binary_erosion(mask, structure=np.ones((3, 3), bool), border_value=1)
-    return mask & ~eroded
+    return ndimage.maximum_filter(np.asarray(mask, bool).view(np.uint8), size=size, mode="constant", cval=0) > 0
 
 
-def _np_bf(true_mask: np.ndarray, pred_mask: np.ndarray, tolerance: int) -> float:
-    from scipy import ndimage
+def _np_boundaries(mask: np.ndarray, kept: np.ndarray | None = None) -> np.ndarray:
+    """Pixels of ``mask`` with a kept 8-neighbour outside it (outside the image and void: neither)."""
+    other = ~mask if kept is None else kept & ~mask
+    return mask & _np_dilate(other, 3)
 
-    tb, pb = _np_boundaries(true_mask), _np_boundaries(pred_mask)
+
+def _np_bf_counts(true_mask, pred_mask, tolerance: int, kept=None):
+    """(matched predicted, predicted, matched true, true) boundary pixel counts of one class map."""
+    tb, pb = _np_boundaries(true_mask, kept), _np_boundaries(pred_mask, kept)
     if tolerance:
-        square = np.ones((2 * tolerance + 1, 2 * tolerance + 1), bool)
-        td, pd = ndimage.binary_dilation(tb, square), ndimage.binary_dilation(pb, square)
+        td, pd = _np_dilate(tb, 2 * tolerance + 1), _np_dilate(pb, 2 * tolerance + 1)
     else:
         td, pd = tb, pb
-    return float(
-        ops.convert_to_numpy(
-            _f1(
-                np.float64((pb & td).sum()), np.float64(pb.sum()),
-                np.float64((tb & pd).sum()), np.float64(tb.sum()),
-            )
-        )
-    )
+    return (pb & td).sum(), pb.sum(), (tb & pd).sum(), tb.sum()
 
 
-def boundary_f1(true, pred, tolerance: int = 2, num_classes: int = 2, class_id: int | None = 1) -> float:
+def _np_bf(true_mask: np.ndarray, pred_mask: np.ndarray, tolerance: int, kept=None) -> float:
+    counts = _np_bf_counts(true_mask, pred_mask, tolerance, kept)
+    return float(_f1(*(np.float64(c) for c in counts)))
+
+
+def _images(true, pred, num_classes, ignore_index):
+    n = _classes(num_classes)
+    t, p, kept = _pair(true, pred, n, ignore_index)
+    if t.ndim == 2:
+        t, p, kept = t[None], p[None], kept[None]
+    return n, t, p, kept
+
+
+def boundary_f1(true, pred, tolerance: int = 2, num_classes: int = 1, class_id: int | None = 1,
+                ignore_index: int | None = None) -> float:
     """Boundary F1 of class-id masks (H, W) or (N, H, W[, 1]), per image, averaged over images.
 
     ``class_id`` (default 1) or ``None`` for the mean over classes; same definition as
-    :class:`BoundaryF1` (scipy.ndimage, square footprints).
+    :class:`BoundaryF1` (scipy.ndimage max filters, square footprints), void pixels
+    (``ignore_index``) neither boundary nor match.
     """
-    n = _classes(num_classes)
-    t, p = _label_array(true, "true"), _label_array(pred, "pred")
-    if t.shape != p.shape:
-        raise ValueError(f"true masks of shape {t.shape} but predictions of shape {p.shape}")
-    _check_range(t, n, "true")
-    _check_range(p, n, "pred")
-    if t.ndim == 2:
-        t, p = t[None], p[None]
+    n, t, p, kept = _images(true, pred, num_classes, ignore_index)
     classes = range(n) if class_id is None else [int(class_id)]
-    per_image = [np.mean([_np_bf(ti == c, pi == c, int(tolerance)) for c in classes]) for ti, pi in zip(t, p)]
+    per_image = [np.mean([_np_bf((ti == c) & ki, (pi == c) & ki, int(tolerance), ki) for c in classes])
+                 for ti, pi, ki in zip(t, p, kept)]
     return float(np.mean(per_image))
+
+
+def boundary_f1_per_class(true, pred, tolerance: int = 2, num_classes: int = 1,
+                          ignore_index: int | None = None) -> np.ndarray:
+    """(N, n) boundary F1 of each image and class, NaN where the class is in neither truth nor
+    prediction of that image (its kept pixels).
+
+    For dataset reports: the mean of a column over the images that are not NaN is the class's BF
+    (MATLAB's ``evaluateSemanticSegmentation`` convention), so images without a class do not count
+    as perfect for it; the mean of a row without NaN is the image's BF over its classes.
+
+    Example:
+
+    >>> t = np.zeros((6, 6), int); t[1:5, 1:5] = 1
+    >>> boundary_f1_per_class(t, t, num_classes=3).round(3).tolist()
+    [[1.0, 1.0, nan]]
+    """
+    n, t, p, kept = _images(true, pred, num_classes, ignore_index)
+    out = np.full((len(t), n), np.nan)
+    for i, (ti, pi, ki) in enumerate(zip(t, p, kept)):
+        for c in range(n):
+            tm, pm = (ti == c) & ki, (pi == c) & ki
+            if tm.any() or pm.any():
+                out[i, c] = _np_bf(tm, pm, int(tolerance), ki)
+    return out
 
 
 def quad_iou(quad_a, quad_b, shape=None) -> float:

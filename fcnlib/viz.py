@@ -2,10 +2,25 @@
 
 Array helpers (`palette`, `colorize`, `prob_to_gray`, `overlay`, `draw_quad`) return uint8 images to
 write to disk (the research's `_prob.png`, `_color.png`, `_overlay.png` outputs). Figure helpers
-(`legend`, `show_pairs`, `gallery`, `plot_history`) build `matplotlib.figure.Figure` objects directly,
+(`legend`, `show_pairs`, `gallery`, `plot_history`, `plot_confusion`) build `matplotlib.figure.Figure`
+objects directly,
 never through pyplot: no GUI backend is chosen, they work headless, and the caller saves them with
 `fig.savefig(path)` (a notebook displays a returned Figure). matplotlib is imported inside those
 functions so that importing this module stays fast; no TensorFlow here.
+
+Label maps may hold a void value (`ignore_index`, e.g. CamVid's 11, Pascal VOC's 255) besides the
+class ids: the pictures draw it in its own colour (`ignore_color`, default black, as
+`fcnlib.labels.DatasetInfo.ignore_color`), and `legend` lists it after the classes. Give a dataset's
+own colours with `palette=info.colors`.
+
+Example:
+
+>>> from fcnlib.labels import DatasetInfo
+>>> info = DatasetInfo(("sky", "road", "car"), colors=((128, 128, 128), (128, 64, 128), (64, 0, 128)),
+...                    ignore_index=255, ignore_color=(255, 255, 255))
+>>> colorize(np.array([[0, 2, 255]]), palette=info.colors, ignore_index=255,
+...          ignore_color=info.ignore_color).tolist()
+[[[128, 128, 128], [64, 0, 128], [255, 255, 255]]]
 """
 from __future__ import annotations
 
@@ -25,7 +40,10 @@ __all__ = [
     "show_pairs",
     "gallery",
     "plot_history",
+    "plot_confusion",
 ]
+
+DEFAULT_IGNORE_COLOR = (0, 0, 0)  # fcnlib.labels.DEFAULT_IGNORE_COLOR (not imported: keep this module light)
 
 # matplotlib's tab10 then the light half of tab20: distinct, print- and colour-blind-friendlier first.
 _FIRST = np.array([
@@ -75,17 +93,25 @@ def _mask2d(mask) -> np.ndarray:
     return m.astype(np.intp)
 
 
-def colorize(mask, palette: np.ndarray | None = None) -> np.ndarray:
+def colorize(mask, palette: np.ndarray | None = None, ignore_index: int | None = None,
+             ignore_color=DEFAULT_IGNORE_COLOR) -> np.ndarray:
     """uint8 (H, W, 3) RGB: each class id of `mask` painted with its palette colour (default
-    `palette(max id + 1)`, at least 2 colours)."""
+    `palette(max id + 1)`, at least 2 colours), void pixels (`ignore_index`) with `ignore_color`.
+
+    A class id without a palette colour is a ValueError (the void value needs none)."""
     m = _mask2d(mask)
     if m.size and m.min() < 0:
         raise ValueError(f"mask holds negative class id {m.min()}")
-    top = int(m.max()) if m.size else 0
-    pal = _palette(max(top + 1, 2)) if palette is None else np.asarray(palette, dtype=np.uint8)
+    void = np.zeros(m.shape, bool) if ignore_index is None else m == int(ignore_index)
+    ids = np.where(void, 0, m)
+    top = int(ids.max()) if ids.size else 0
+    pal = _palette(max(top + 1, 2)) if palette is None else np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
     if top >= len(pal):
-        raise ValueError(f"mask holds class id {top} but the palette has {len(pal)} colours")
-    return pal[m]
+        hint = "" if ignore_index is not None else " (a void value? give ignore_index)"
+        raise ValueError(f"mask holds class id {top} but the palette has {len(pal)} colours{hint}")
+    out = pal[ids]
+    out[void] = np.asarray(ignore_color, dtype=np.uint8)
+    return out
 
 
 def prob_to_gray(prob) -> np.ndarray:
@@ -110,16 +136,19 @@ def _rgb(photo) -> np.ndarray:
     return img[..., :3]
 
 
-def overlay(photo, mask, alpha: float = 0.5, palette: np.ndarray | None = None) -> np.ndarray:
+def overlay(photo, mask, alpha: float = 0.5, palette: np.ndarray | None = None,
+            ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR,
+            background: bool = False) -> np.ndarray:
     """uint8 (H, W, 3): the coloured mask blended over the photo with weight `alpha` where the class
-    is not 0; background pixels keep the photo."""
+    is not 0 (void pixels included, in `ignore_color`); background pixels keep the photo, unless
+    `background` (class 0 is a class like the others, e.g. CamVid's sky)."""
     img = _rgb(photo)
     m = _mask2d(mask)
     if m.shape != img.shape[:2]:
         raise ValueError(f"mask shape {m.shape} differs from photo shape {img.shape[:2]}")
-    colour = colorize(m, palette).astype(np.float32)
+    colour = colorize(m, palette, ignore_index, ignore_color).astype(np.float32)
     out = img.astype(np.float32)
-    fg = m > 0
+    fg = np.ones(m.shape, bool) if background else m > 0
     out[fg] = (1.0 - alpha) * out[fg] + alpha * colour[fg]
     return np.rint(out).astype(np.uint8)
 
@@ -156,51 +185,111 @@ def _figure(rows: int, cols: int, cell: float = 3.0):
     return fig, axes
 
 
-def legend(class_names, palette: np.ndarray | None = None):
-    """Figure with one coloured swatch and name per class (class i has colour palette[i])."""
+def legend(class_names, palette: np.ndarray | None = None, ignore_index: int | None = None,
+           ignore_name: str = "void", ignore_color=DEFAULT_IGNORE_COLOR):
+    """Figure with one coloured swatch and name per class (class i has colour palette[i]), and, when
+    `ignore_index` is given, a last entry for the void value in `ignore_color`."""
     from matplotlib.patches import Patch
 
     names = list(class_names)
-    pal = _palette(max(len(names), 1)) if palette is None else np.asarray(palette, dtype=np.uint8)
+    pal = _palette(max(len(names), 1)) if palette is None else np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
     if len(pal) < len(names):
         raise ValueError(f"{len(names)} class names but the palette has {len(pal)} colours")
+    entries = [(pal[i], f"{i}: {n}") for i, n in enumerate(names)]
+    if ignore_index is not None:
+        entries.append((np.asarray(ignore_color, dtype=np.uint8), f"{ignore_index}: {ignore_name}"))
     fig, axes = _figure(1, 1, cell=0.4)
-    fig.set_size_inches(3.0, 0.35 * len(names) + 0.4)
-    handles = [Patch(facecolor=pal[i] / 255.0, edgecolor="black", label=f"{i}: {n}")
-               for i, n in enumerate(names)]
+    fig.set_size_inches(3.0, 0.35 * len(entries) + 0.4)
+    handles = [Patch(facecolor=c / 255.0, edgecolor="black", label=label) for c, label in entries]
     axes[0, 0].legend(handles=handles, loc="center", frameon=False)
     return fig
 
 
-def show_pairs(photos, masks, titles=None, palette: np.ndarray | None = None, alpha: float = 0.5):
-    """Figure, one row per photo: the photo, its coloured mask, the overlay."""
+def show_pairs(photos, masks, titles=None, palette: np.ndarray | None = None, alpha: float = 0.5,
+               ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR, background: bool = False):
+    """Figure, one row per photo: the photo, its coloured mask, the overlay (void in `ignore_color`;
+    `background` as in `overlay`)."""
     photos, masks = list(photos), list(masks)
     if len(photos) != len(masks):
         raise ValueError(f"{len(photos)} photos but {len(masks)} masks")
+    void = {"ignore_index": ignore_index, "ignore_color": ignore_color}
     fig, axes = _figure(max(len(photos), 1), 3)
     for r, (photo, mask) in enumerate(zip(photos, masks)):
         title = titles[r] if titles is not None else f"#{r}"
-        for c, (img, what) in enumerate([(photo, "photo"), (colorize(mask, palette), "mask"),
-                                         (overlay(photo, mask, alpha, palette), "overlay")]):
+        for c, (img, what) in enumerate([(photo, "photo"), (colorize(mask, palette, **void), "mask"),
+                                         (overlay(photo, mask, alpha, palette, **void, background=background),
+                                          "overlay")]):
             axes[r, c].imshow(img)
             axes[r, c].set_title(f"{title} {what}", fontsize=8)
     return fig
 
 
 def gallery(photos, masks_true, masks_pred, titles=None, palette: np.ndarray | None = None,
-            alpha: float = 0.5):
-    """Figure, one row per photo: photo, ground truth overlay, prediction overlay."""
+            alpha: float = 0.5, ignore_index: int | None = None, ignore_color=DEFAULT_IGNORE_COLOR,
+            background: bool = False):
+    """Figure, one row per photo: photo, ground truth overlay (void in `ignore_color`), prediction
+    overlay (`background` as in `overlay`)."""
     photos, masks_true, masks_pred = list(photos), list(masks_true), list(masks_pred)
     if not len(photos) == len(masks_true) == len(masks_pred):
         raise ValueError(f"{len(photos)} photos, {len(masks_true)} true masks and "
                          f"{len(masks_pred)} predicted masks; expected equal counts")
+    void = {"ignore_index": ignore_index, "ignore_color": ignore_color}
     fig, axes = _figure(max(len(photos), 1), 3)
     for r, (photo, mt, mp) in enumerate(zip(photos, masks_true, masks_pred)):
         title = titles[r] if titles is not None else f"#{r}"
-        for c, (img, what) in enumerate([(photo, title), (overlay(photo, mt, alpha, palette), "truth"),
-                                         (overlay(photo, mp, alpha, palette), "prediction")]):
+        truth = overlay(photo, mt, alpha, palette, **void, background=background)
+        predicted = overlay(photo, mp, alpha, palette, background=background)
+        for c, (img, what) in enumerate([(photo, title), (truth, "truth"), (predicted, "prediction")]):
             axes[r, c].imshow(img)
             axes[r, c].set_title(what, fontsize=8)
+    return fig
+
+
+def plot_confusion(cm, class_names=None, normalize: bool = True, title: str | None = None):
+    """Figure of a confusion matrix (rows: true class, columns: predicted class) with the class names
+    on both axes. `normalize`: each row divided by its total, so a cell is the share of the true
+    class's pixels predicted as the column's class and the diagonal is each class's recall (rows
+    without pixels stay 0); the cells show the shares in percent. Otherwise the raw counts.
+
+    Example:
+
+    >>> fig = plot_confusion(np.array([[8, 2], [1, 9]]), ["background", "object"])
+    >>> [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ['background', 'object']
+    """
+    from matplotlib.figure import Figure
+
+    cm = np.asarray(cm, dtype=np.float64)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"confusion matrix must be square, got shape {cm.shape}")
+    n = cm.shape[0]
+    names = [str(i) for i in range(n)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != n:
+        raise ValueError(f"{len(names)} class names for a {n}x{n} confusion matrix")
+    if normalize:
+        rows = cm.sum(axis=1, keepdims=True)
+        shown = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+    else:
+        shown = cm
+    size = 2.5 + 0.45 * n
+    fig = Figure(figsize=(size + 1.0, size), layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(shown, cmap="Blues", vmin=0.0, vmax=1.0 if normalize else None)
+    fig.colorbar(image, ax=ax, shrink=0.8, label="share of the true class" if normalize else "pixels")
+    ax.set_xticks(range(n), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(n), names, fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if title:
+        ax.set_title(title)
+    if n <= 20:
+        top = shown.max() if shown.size else 0.0
+        for i in range(n):
+            for j in range(n):
+                v = shown[i, j]
+                text = f"{100 * v:.0f}" if normalize else f"{int(v)}"
+                ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                        color="white" if v > 0.6 * (1.0 if normalize else top) else "black")
     return fig
 
 

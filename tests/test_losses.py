@@ -181,8 +181,9 @@ def test_get_rejects_unknown_option():
         L.get("0.5*focal+dice"),
         L.TverskyLoss(0.2, 0.8, class_ids=[1], per_image=True, smooth=1.0, class_weights=[1, 2]),
         L.get("cce", class_weights=[0.5, 2.0]),
+        L.get("bce+dice", ignore_index=11),
     ],
-    ids=["sum", "tversky", "cce"],
+    ids=["sum", "tversky", "cce", "void"],
 )
 def test_config_round_trip(loss):
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
@@ -208,14 +209,100 @@ def test_saved_model_reloads_with_loss(tmp_path):
 
 @pytest.mark.parametrize("name", sorted(HAND))
 @pytest.mark.parametrize("k", [1, 3])
-def test_gradients_finite_even_at_saturated_probabilities(name, k):
+def test_gradients_finite_even_at_saturated_probabilities_and_zero_at_void(name, k):
     import tensorflow as tf  # gradient tape of the test's backend
 
     rng = np.random.default_rng(1)
     y = rng.integers(0, max(k, 2), (2, 5, 5, 1)).astype(np.int32)
+    y[:, :2, :2] = 255  # void pixels: no gradient from them, and none that is not finite
     logits = tf.Variable(rng.normal(0, 30, (2, 5, 5, k)).astype(np.float32))  # saturates
     with tf.GradientTape() as tape:
         probs = tf.sigmoid(logits) if k == 1 else tf.nn.softmax(logits)
-        loss = L.get(name)(y, probs)
-    grad = tape.gradient(loss, logits)
-    assert math.isfinite(float(loss)) and np.isfinite(grad.numpy()).all()
+        loss = L.get(name, ignore_index=255)(y, probs)
+    grad = tape.gradient(loss, logits).numpy()
+    assert math.isfinite(float(loss)) and np.isfinite(grad).all()
+    assert not grad[:, :2, :2].any()
+
+
+# ------------------------------------------------------------------------------------------------
+# Void pixels (ignore_index): a loss on a batch with void pixels equals the loss on the same batch
+# with those pixels cut out.
+
+VOID_SPECS = ["bce", "cce", "focal", "dice", "jaccard", "tversky", "bce+dice", "0.5*focal+jaccard"]
+
+
+def _void_batch(k, seed=0, void=255):
+    """A random batch (2, 4, 6) whose last two columns are void in the masks, and the same batch
+    cropped to its first four columns. The predictions in the void band are confident and wrong
+    for most labels, so counting them would change every loss."""
+    rng = np.random.default_rng(seed)
+    n = max(k, 2)
+    y = rng.integers(0, n, (2, 4, 6, 1)).astype(np.int32)
+    logits = rng.normal(0, 1.5, (2, 4, 6, k)).astype(np.float32)
+    logits[:, :, 4:] = 6.0 * np.where(np.arange(k) == k - 1, 1.0, -1.0)  # band: confidently class n-1
+    p = 1 / (1 + np.exp(-logits)) if k == 1 else np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)
+    y_void = y.copy()
+    y_void[:, :, 4:] = void
+    return y_void, p.astype(np.float32), y[:, :, :4], p[:, :, :4].astype(np.float32)
+
+
+@pytest.mark.parametrize("spec", VOID_SPECS)
+@pytest.mark.parametrize("k", [1, 3])
+def test_void_pixels_count_as_cut_out(spec, k):
+    y_void, p, y_crop, p_crop = _void_batch(k, seed=k)
+    n = max(k, 2)
+    for options in ({}, {"class_weights": [0.5, 2.0, 1.5][:n] if n == 3 else [0.5, 2.0]}):
+        with_void = value(L.get(spec, ignore_index=255, **options), y_void, p)
+        cropped = value(L.get(spec, **options), y_crop, p_crop)
+        assert with_void == pytest.approx(cropped, rel=1e-5), options
+    # per-pixel sample weights: those of the kept pixels matter, those of void pixels do not
+    w = np.random.default_rng(3).uniform(0.5, 2.0, y_void.shape).astype(np.float32)
+    assert value(L.get(spec, ignore_index=255), y_void, p, w) == pytest.approx(
+        value(L.get(spec), y_crop, p_crop, w[:, :, :4]), rel=1e-5)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_void_label_just_above_the_classes(k):
+    # the void value may be the first value after the class ids (CamVid: 11 classes, void 11)
+    void = max(k, 2)
+    y_void, p, y_crop, p_crop = _void_batch(k, seed=5, void=void)
+    for spec in ("cce", "dice"):
+        assert value(L.get(spec, ignore_index=void), y_void, p) == pytest.approx(
+            value(L.get(spec), y_crop, p_crop), rel=1e-5)
+
+
+@pytest.mark.parametrize("spec", ["dice", "tversky", "bce"])
+def test_per_image_and_scattered_void(spec):
+    # per-image region losses: the band crop keeps per-image counts
+    y_void, p, y_crop, p_crop = _void_batch(3, seed=7)
+    if spec != "bce":
+        assert value(L.get(spec, ignore_index=255, per_image=True), y_void, p) == pytest.approx(
+            value(L.get(spec, per_image=True), y_crop, p_crop), rel=1e-5)
+    # void scattered through the batch: equals the loss on the kept pixels laid out as one row
+    rng = np.random.default_rng(8)
+    y = rng.integers(0, 3, (2, 4, 6, 1)).astype(np.int32)
+    void = rng.random(y.shape) < 0.3
+    y[void] = 255
+    kept = ~void[..., 0]
+    assert value(L.get(spec, ignore_index=255), y, p) == pytest.approx(
+        value(L.get(spec), y[kept].reshape(1, 1, -1, 1), p[kept].reshape(1, 1, -1, 3)), rel=1e-5)
+
+
+def test_all_void_batch_costs_nothing_and_reductions():
+    y = np.full((1, 2, 2, 1), 255, np.int32)
+    for spec in VOID_SPECS:
+        assert value(L.get(spec, ignore_index=255), y, P2) == pytest.approx(0.0, abs=1e-6), spec
+    # "sum" adds the kept pixels' losses; "none" gives void pixels 0
+    y_void = Y.copy()
+    y_void[0, 0, 1] = 255  # the background pixel of Y
+    total = L.BinaryCELoss(ignore_index=255, reduction="sum")(y_void, P1)
+    assert float(total) == pytest.approx(-np.log(PT[[0, 2, 3]]).sum(), rel=1e-5)
+    per_pixel = keras.ops.convert_to_numpy(L.BinaryCELoss(ignore_index=255, reduction="none")(y_void, P1))
+    assert per_pixel.reshape(-1)[1] == 0.0 and per_pixel.reshape(-1)[0] == pytest.approx(-np.log(0.8), rel=1e-5)
+
+
+def test_ignore_index_that_is_a_class_is_refused():
+    with pytest.raises(ValueError, match="cce: ignore_index 2 is one of the 3 class labels"):
+        L.get("cce", ignore_index=2)(np.zeros((1, 1, 2, 1), np.int32), np.full((1, 1, 2, 3), 1 / 3, np.float32))
+    with pytest.raises(ValueError, match="0..255"):
+        L.DiceLoss(ignore_index=300)

@@ -184,7 +184,7 @@ def test_default_metrics_and_headline():
     names = [m.name for m in M.default_metrics(1)]
     assert names == ["iou", "precision", "recall", "bf1"] and M.headline_metric(1) == "iou"
     names3 = [m.name for m in M.default_metrics(3)]
-    assert names3 == ["miou", "iou_0", "iou_1", "iou_2", "pixel_accuracy", "bf1"]
+    assert names3 == ["miou", "iou_0", "iou_1", "iou_2", "pixel_accuracy", "class_accuracy", "bf1"]
     assert M.headline_metric(3) == "miou" and M.headline_metric(2) == "iou"
 
 
@@ -208,6 +208,7 @@ def test_compiled_model_with_default_metrics_saves_and_reloads(tmp_path, k):
         M.boundary_f1(y, pred_labels, num_classes=n, class_id=1 if k == 1 else None), rel=1e-5
     )
     path = tmp_path / "m.keras"
+    model.optimizer.build(model.trainable_variables)  # saved built: no "skipping optimizer" warning
     model.save(path)
     loaded = keras.saving.load_model(path)
     assert loaded.evaluate(x, y, batch_size=3, return_dict=True, verbose=0) == pytest.approx(got, rel=1e-6)
@@ -215,7 +216,8 @@ def test_compiled_model_with_default_metrics_saves_and_reloads(tmp_path, k):
 
 @pytest.mark.parametrize(
     "metric",
-    [M.IoU(3, class_id=2, threshold=0.3, name="x"), M.MeanIoU(), M.PixelAccuracy(4), M.BoundaryF1(3, None, 4)],
+    [M.IoU(3, class_id=2, threshold=0.3, name="x"), M.MeanIoU(), M.PixelAccuracy(4), M.BoundaryF1(3, None, 4),
+     M.ClassAccuracy(11, ignore_index=11), M.BoundaryF1(ignore_index=255)],
 )
 def test_metric_config_round_trip(metric):
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(metric))
@@ -245,3 +247,153 @@ def test_corner_error():
     assert M.corner_error(pred[[0, 1, 3, 2]], true, 500) == pytest.approx(err)
     # diagonal from an image shape (H, W)
     assert M.corner_error(pred, true, (300, 400)).max == pytest.approx(0.01)
+
+
+# ------------------------------------------------------------------------------------------------
+# Void pixels (ignore_index) and the class-count rule
+
+
+def _void_batch(k, seed=0, void=255):
+    """Random blobby masks (3, 8, 10) with a void band in the last 3 columns, the predictions there
+    all class 1, and the same batch cropped to the first 7 columns."""
+    rng = np.random.default_rng(seed)
+    n = max(k, 2)
+    trues = np.kron(rng.integers(0, n, (3, 4, 5)), np.ones((2, 2), int))
+    preds = np.where(rng.random(trues.shape) < 0.75, trues, rng.integers(0, n, trues.shape))
+    preds[:, :, 7:] = 1
+    t_void = trues.copy()
+    t_void[:, :, 7:] = void
+    return t_void, preds, trues[:, :, :7], preds[:, :, :7]
+
+
+def _streaming(k):
+    return [M.IoU(k), M.IoU(k, class_id=0), M.MeanIoU(k), M.Dice(k, class_id=None), M.Precision(k),
+            M.Recall(k), M.PixelAccuracy(k), M.ClassAccuracy(k), M.BoundaryF1(k, class_id=1, tolerance=0),
+            M.BoundaryF1(k, class_id=None, tolerance=1)]
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_streaming_metrics_with_void_equal_the_cropped_batch(k):
+    t_void, preds, t_crop, p_crop = _void_batch(k, seed=k)
+    for cropped in _streaming(k):
+        config = cropped.get_config()
+        with_void = type(cropped).from_config({**config, "ignore_index": 255})
+        with_void.update_state(batch(t_void[:2]), probs(preds[:2], k))  # two batches: streaming too
+        with_void.update_state(batch(t_void[2:]), probs(preds[2:], k))
+        want = result(cropped, batch(t_crop), probs(p_crop, k))
+        assert float(with_void.result()) == pytest.approx(want, rel=1e-6), cropped.name
+        assert 0.0 < want < 1.0, cropped.name
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_numpy_metrics_with_void_equal_the_cropped_masks(k):
+    t_void, preds, t_crop, p_crop = _void_batch(k, seed=10 + k)
+    cm = M.confusion_matrix(t_void, preds, k, ignore_index=255)
+    np.testing.assert_array_equal(cm, M.confusion_matrix(t_crop, p_crop, k))
+    assert M.scores(cm) == M.scores(M.confusion_matrix(t_crop, p_crop, k))
+    for class_id in (1, None):
+        assert M.boundary_f1(t_void, preds, 1, k, class_id, ignore_index=255) == pytest.approx(
+            M.boundary_f1(t_crop, p_crop, 1, k, class_id))
+    np.testing.assert_allclose(M.boundary_f1_per_class(t_void, preds, 2, k, ignore_index=255),
+                               M.boundary_f1_per_class(t_crop, p_crop, 2, k))
+    # without ignore_index the void value is an error that says what to do
+    with pytest.raises(ValueError, match="ignore_index"):
+        M.confusion_matrix(t_void, preds, k)
+
+
+def test_scattered_void_equals_the_kept_pixels():
+    rng = np.random.default_rng(4)
+    trues = rng.integers(0, 3, (2, 6, 7))
+    preds = np.where(rng.random(trues.shape) < 0.6, trues, rng.integers(0, 3, trues.shape))
+    void = rng.random(trues.shape) < 0.3
+    t_void = np.where(void, 11, trues)  # CamVid's void value, right after... here any value >= 3
+    kept_cm = M.confusion_matrix(trues[~void][None], preds[~void][None], 3)
+    np.testing.assert_array_equal(M.confusion_matrix(t_void, preds, 3, ignore_index=11), kept_cm)
+    for metric in (M.MeanIoU(3, ignore_index=11), M.ClassAccuracy(3, ignore_index=11),
+                   M.PixelAccuracy(3, ignore_index=11)):
+        key = {"miou": "miou", "class_accuracy": "class_accuracy", "pixel_accuracy": "pixel_accuracy"}[metric.name]
+        assert result(metric, batch(t_void), probs(preds, 3)) == pytest.approx(M.scores(kept_cm)[key])
+    # boundary F1 with void inside the images: the Keras metric and the numpy function agree
+    for class_id in (0, None):
+        metric = M.BoundaryF1(3, class_id=class_id, tolerance=1, ignore_index=11)
+        assert result(metric, batch(t_void), probs(preds, 3)) == pytest.approx(
+            M.boundary_f1(t_void, preds, 1, 3, class_id, ignore_index=11), rel=1e-6)
+
+
+def test_void_is_neither_boundary_nor_match():
+    # class 0 left, class 1 right, a void column between them in the truth: the truth has no boundary
+    # (a void neighbour is no other class); the prediction puts its 0/1 edge inside the void column,
+    # so it has none either once void pixels are left out: BF 1. Counting void, it would be 0.
+    true = np.array([[0, 0, 0, 9, 1, 1]] * 5)
+    pred = np.array([[0, 0, 0, 0, 1, 1]] * 5)
+    assert M.boundary_f1(true, pred, tolerance=0, ignore_index=9) == 1.0
+    assert result(M.BoundaryF1(tolerance=0, ignore_index=9), batch(true), probs(pred[None], 1)) == 1.0
+    # the predicted edge one column right of the void column is a boundary the truth lacks: BF 0
+    shifted = np.array([[0, 0, 0, 0, 0, 1]] * 5)
+    assert M.boundary_f1(true, shifted, tolerance=0, ignore_index=9) == 0.0
+    assert result(M.BoundaryF1(tolerance=0, ignore_index=9), batch(true), probs(shifted[None], 1)) == 0.0
+
+
+def test_mask_iou_leaves_void_out():
+    t = np.array([[1, 1, 255, 0]])
+    p = np.array([[1, 0, 1, 1]])
+    assert M.mask_iou(t, p, ignore_index=255) == pytest.approx(1 / 3)
+    assert M.mask_iou(t[:, [0, 1, 3]], p[:, [0, 1, 3]]) == pytest.approx(1 / 3)
+    assert M.mask_iou(t, p) == pytest.approx(2 / 4)  # counted, the void pixel (255) reads as object
+
+
+def test_class_accuracy_by_hand():
+    assert M.scores(M.confusion_matrix(T, P))["class_accuracy"] == pytest.approx((3 / 4 + 1 / 2) / 2)
+    t = np.array([[0, 0, 0, 0, 1, 2]])
+    p = np.array([[0, 0, 0, 0, 1, 0]])  # global accuracy 5/6, class-average (1 + 1 + 0) / 3
+    assert result(M.ClassAccuracy(3), batch(t), probs(p[None], 3)) == pytest.approx(2 / 3)
+    assert result(M.PixelAccuracy(3), batch(t), probs(p[None], 3)) == pytest.approx(5 / 6)
+
+
+def test_num_classes_is_output_channels():
+    y = batch(T)
+    # binary: num_classes=1 (one sigmoid channel); a two-channel softmax and the old
+    # num_classes=2 spelling are read as binary too
+    for num_classes in (1, 2):
+        for k in (1, 2):
+            assert result(M.IoU(num_classes), y, probs(P[None], k)) == pytest.approx(1 / 3)
+    assert M.confusion_matrix(T, P, num_classes=1).shape == (2, 2)
+    with pytest.raises(ValueError, match="1 channel.*3 classes"):
+        M.IoU(3).update_state(y, probs(P[None], 1))
+    with pytest.raises(ValueError, match="miou: ignore_index 2 is one of the 3 class labels"):
+        M.MeanIoU(3, ignore_index=2)
+    with pytest.raises(ValueError, match="ignore_index 1 is one of the 2 class labels"):
+        M.confusion_matrix(T, P, 1, ignore_index=1)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_default_metrics_and_loss_with_void_in_a_compiled_model(tmp_path, k):
+    from fcnlib import losses
+
+    n = max(k, 2)
+    inputs = keras.Input((8, 8, 3))
+    outputs = keras.layers.Conv2D(k, 1, activation="sigmoid" if k == 1 else "softmax")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss=losses.get("ce+dice", ignore_index=255),
+                  metrics=M.default_metrics(k, ignore_index=255))
+    assert all(m.ignore_index == 255 for m in M.default_metrics(k, ignore_index=255))
+    rng = np.random.default_rng(1)
+    x = rng.random((4, 8, 8, 3)).astype(np.float32)
+    y = rng.integers(0, n, (4, 8, 8, 1)).astype(np.int32)
+    y[:, 5:] = 255
+    got = model.evaluate(x, y, batch_size=3, return_dict=True, verbose=0)
+    preds = model.predict(x, verbose=0)
+    pred_labels = (preds[..., 0] > 0.5).astype(int) if k == 1 else preds.argmax(-1)
+    s = M.scores(M.confusion_matrix(y, pred_labels, k, ignore_index=255))
+    assert got[M.headline_metric(k)] == pytest.approx(s["iou"][1] if k == 1 else s["miou"], rel=1e-5)
+    if k == 3:
+        assert got["class_accuracy"] == pytest.approx(s["class_accuracy"], rel=1e-5)
+    assert got["bf1"] == pytest.approx(
+        M.boundary_f1(y, pred_labels, num_classes=k, class_id=1 if k == 1 else None, ignore_index=255), rel=1e-5)
+    cropped = keras.ops.convert_to_numpy(losses.get("ce+dice")(y[:, :5], preds[:, :5]))
+    full = keras.ops.convert_to_numpy(model.loss(y, preds))
+    assert float(full) == pytest.approx(float(cropped), rel=1e-5)
+    model.optimizer.build(model.trainable_variables)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.evaluate(x, y, batch_size=3, return_dict=True, verbose=0) == pytest.approx(got, rel=1e-6)

@@ -100,3 +100,59 @@ def test_plot_history_from_csvlogger_file(tmp_path):
     empty.write_text("epoch,loss\n")
     with pytest.raises(ValueError, match="empty.csv"):
         viz.plot_history(empty)
+
+
+def test_colorize_draws_void_in_its_own_colour_with_the_dataset_palette():
+    from fcnlib.labels import DatasetInfo
+
+    info = DatasetInfo(("sky", "road", "car"), colors=((128, 128, 128), (128, 64, 128), (64, 0, 128)),
+                       ignore_index=11, ignore_color=(255, 255, 0))
+    mask = np.array([[0, 1, 11], [2, 11, 0]], np.uint8)
+    rgb = viz.colorize(mask, palette=info.colors, ignore_index=info.ignore_index, ignore_color=info.ignore_color)
+    np.testing.assert_array_equal(rgb[0, 0], [128, 128, 128])
+    np.testing.assert_array_equal(rgb[1, 0], [64, 0, 128])
+    np.testing.assert_array_equal(rgb[0, 2], [255, 255, 0])
+    np.testing.assert_array_equal(rgb[1, 1], [255, 255, 0])
+    # default palette and default void colour (black): 255 needs no 256-colour palette
+    voc = viz.colorize(np.array([[1, 255]]), ignore_index=255)
+    np.testing.assert_array_equal(voc, [[viz.palette(2)[1], [0, 0, 0]]])
+    # without ignore_index the void value is a class id the palette lacks
+    with pytest.raises(ValueError, match="ignore_index"):
+        viz.colorize(mask, palette=info.colors)
+    # overlays paint void too, in its colour
+    photo = np.full((2, 3, 3), 100, np.uint8)
+    out = viz.overlay(photo, mask, alpha=1.0, palette=info.colors, ignore_index=11, ignore_color=(255, 255, 0))
+    np.testing.assert_array_equal(out[0, 2], [255, 255, 0])
+    np.testing.assert_array_equal(out[0, 0], [100, 100, 100])  # class 0 keeps the photo
+
+
+def test_legend_lists_names_and_the_void_entry():
+    fig = viz.legend(["sky", "road"], palette=[(1, 2, 3), (4, 5, 6)], ignore_index=11, ignore_color=(9, 9, 9))
+    box = fig.axes[0].get_legend()
+    assert [t.get_text() for t in box.get_texts()] == ["0: sky", "1: road", "11: void"]
+    np.testing.assert_allclose(box.legend_handles[2].get_facecolor()[:3], np.array([9, 9, 9]) / 255)
+    plain = viz.legend(["a", "b"]).axes[0].get_legend()
+    assert [t.get_text() for t in plain.get_texts()] == ["0: a", "1: b"]
+
+
+def test_plot_confusion_is_row_normalised_with_names(tmp_path):
+    cm = np.array([[6, 2, 0], [1, 3, 0], [0, 0, 0]])
+    fig = viz.plot_confusion(cm, ["sky", "road", "car"])
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.75, 0.25, 0], [0.25, 0.75, 0], [0, 0, 0]])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sky", "road", "car"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["sky", "road", "car"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    np.testing.assert_array_equal(viz.plot_confusion(cm, normalize=False).axes[0].images[0].get_array(), cm)
+    fig.savefig(tmp_path / "cm.png")
+    assert (tmp_path / "cm.png").stat().st_size > 0
+    with pytest.raises(ValueError, match="2 class names"):
+        viz.plot_confusion(cm, ["a", "b"])
+
+
+def test_overlay_background_option_paints_class_0():
+    photo = np.full((1, 2, 3), 100, np.uint8)
+    mask = np.array([[0, 1]], np.uint8)
+    pal = [(0, 0, 200), (200, 0, 0)]
+    np.testing.assert_array_equal(viz.overlay(photo, mask, 1.0, pal)[0, 0], [100, 100, 100])
+    np.testing.assert_array_equal(viz.overlay(photo, mask, 1.0, pal, background=True), [[[0, 0, 200], [200, 0, 0]]])
