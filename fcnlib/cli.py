@@ -94,18 +94,29 @@ def _evaluate(args) -> int:
 
 
 def _calibrate(args) -> int:
-    from fcnlib import evaluate
-    from fcnlib.predict import Predictor
-    from fcnlib.fileio import atomic_write_text
+    from fcnlib import evaluate, presets
+    from fcnlib.predict import Predictor, predictors
+    from fcnlib.spec import read_spec
 
+    if presets.is_preset(args.model) or args.model in predictors():
+        raise ValueError(f"{args.model}: a shipped model or a named predictor cannot be calibrated; "
+                         "calibrate a copy of a .keras file")
     path = Path(args.model)
     result = evaluate.calibrate_min_score(Predictor.load(path), args.pairs, mask_values=args.mask_values)
-    sidecar = path.with_suffix(".json")
-    meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-    meta["min_score"] = result["min_score"]
-    atomic_write_text(sidecar, json.dumps(meta, indent=2))
+    if read_spec(path) is not None:  # a Segmenter: min_score lives inside the .keras
+        from fcnlib.segmenter import with_min_score
+
+        with_min_score(path, result["min_score"])
+        where = path
+    else:  # a bare network saved by an older fcnlib: its sidecar, as then
+        from fcnlib.fileio import atomic_write_text
+
+        where = path.with_suffix(".json")
+        meta = json.loads(where.read_text()) if where.exists() else {}
+        meta["min_score"] = result["min_score"]
+        atomic_write_text(where, json.dumps(meta, indent=2))
     print(json.dumps(result, indent=2))
-    print(f"{sidecar}: min_score {result['min_score']}")
+    print(f"{where}: min_score {result['min_score']}")
     return 0
 
 
@@ -218,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("calibrate", help="choose a binary model's 'no object' score threshold on labelled "
                                          "photos with and without the object (a validation split); "
-                                         "written to the model's .json")
+                                         "written into the model's .keras")
     s.add_argument("model", help="a .keras file")
     s.add_argument("pairs")
     s.add_argument("--mask-values", type=_mask_values)

@@ -42,6 +42,22 @@ def _resize_planes(x: np.ndarray, size: tuple[int, int], resample) -> np.ndarray
     return np.stack(planes, -1)
 
 
+def _bilinear_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:
+    """Linear interpolation of `x` to `size` samples along `axis`, pixel centres aligned and no
+    antialiasing: TensorFlow's `tf.image.resize(..., "bilinear")` (half-pixel centres), one axis."""
+    n = x.shape[axis]
+    pos = np.maximum((np.arange(size) + 0.5) * (n / size) - 0.5, 0.0)
+    lower = np.floor(pos).astype(np.int64)
+    upper = np.minimum(lower + 1, n - 1)
+    lower = np.minimum(lower, n - 1)
+    t = (pos - lower).astype(np.float32)
+    shape = [1] * x.ndim
+    shape[axis] = size
+    t = t.reshape(shape)
+    a, b = np.take(x, lower, axis=axis), np.take(x, upper, axis=axis)
+    return a + (b - a) * t
+
+
 @dataclass(frozen=True)
 class Preprocessor:
     """How a photo becomes a network input, and how an output maps back onto the photo.
@@ -104,7 +120,8 @@ class Preprocessor:
         arr = np.asarray(arr, dtype=np.float32)
         crop = arr[placement.top:placement.top + placement.height, placement.left:placement.left + placement.width]
         flat = crop.reshape(crop.shape[:2] + (-1,))
-        out = _resize_planes(flat, placement.original, Image.Resampling.BILINEAR)
+        h, w = placement.original
+        out = _bilinear_axis(_bilinear_axis(flat, h, 0), w, 1)
         return out.reshape(tuple(placement.original) + arr.shape[2:])
 
     def get_config(self) -> dict:
