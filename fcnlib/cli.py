@@ -256,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threshold", type=float, default=0.5)
     s.set_defaults(func=_extract)
 
-    s = sub.add_parser("bench", help="benchmarks that print figures (data, compute, extract, all)")
-    s.add_argument("what", nargs="?", default="all", choices=["data", "compute", "extract", "tflite", "all"])
+    s = sub.add_parser("bench", help="benchmarks that print figures (data, compute, extract, tflite, coldstart, all)")
+    s.add_argument("what", nargs="?", default="all", choices=["data", "compute", "extract", "tflite", "coldstart", "all"])
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument("--out", help="also write the figures as JSON here (e.g. experiments/results/bench.json)")
     s.set_defaults(func=_bench)
