@@ -64,6 +64,9 @@ class Segmenter(keras.Model):
         if preprocessor is None:
             fixed = network.input_shape[1:3]
             preprocessor = Preprocessor(tuple(fixed) if None not in fixed else (256, 256))
+        fixed = tuple(network.input_shape[1:3])
+        if None not in fixed and fixed != tuple(preprocessor.image_size):
+            raise ValueError(f"the network takes {fixed} inputs, the preprocessor makes {preprocessor.image_size}")
         # checked before the graph is built: a wrong class count or palette fails here, not at use
         spec = SegmenterSpec(preprocessor, int(network.output_shape[-1]), class_names, palette,
                              ignore_index, min_score)

@@ -212,6 +212,10 @@ def test_segmenter_rejects_a_description_that_does_not_fit_its_network():
         Segmenter(net, min_score=1.5)
     with pytest.raises(ValueError, match="resize policy"):
         Segmenter(net, preprocessor={"image_size": [8, 8], "resize": "crop"})
+    fixed = models.build("unet", input_shape=(32, 32, 3), num_classes=1, base_filters=4, depth=2)
+    assert Segmenter(fixed).preprocessor.image_size == (32, 32)
+    with pytest.raises(ValueError, match=r"takes \(32, 32\) inputs"):
+        Segmenter(fixed, preprocessor={"image_size": [64, 64]})
 
 
 def test_training_saves_best_keras_as_a_segmenter_with_its_calibrated_min_score(tiny_run):
