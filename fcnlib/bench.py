@@ -6,7 +6,9 @@
            matrix-multiply rate measured in the same run (`flops_ratio`);
 - extract: latency from a 600x800 JPEG path to the warped receipt with the shipped model
            (`extract_ms_median`, p95) and batch throughput;
-- tflite:  the shipped model converted to TFLite: float parity and the IoU change of int8.
+- tflite:  the shipped model converted to TFLite: float parity and the IoU change of int8;
+- coldstart: wall time of a whole `fcn extract PHOTO` process on one 600x800 photo (start-up included),
+           median of a few runs, beside `python -c "import numpy"` as the floor of any such command.
 Photos come from `../shared/data/receipts/images` when present, else from freshly generated
 synthetic receipts in a temp folder. Figures print as they are measured; `--json` prints one object.
 """
@@ -255,6 +257,70 @@ def bench_tflite(folder: Path, quiet: bool = False, n: int = 24) -> dict:
     return out
 
 
+def bench_coldstart(folder: Path, quiet: bool = False, runs: int = 5, tf_runs: int = 3) -> dict:
+    """Wall and CPU seconds of `fcn extract PHOTO -o DIR` in a fresh process (the shipped preset, one
+    600x800 photo), median of `runs`; whether that process imported TensorFlow or Keras; and the same
+    for `python -c "import numpy"`, the floor of any command. CPU time (user + sys) is what the wall time
+    would be on an idle machine, less the file reads; on a loaded one the wall time is longer. The same
+    command with TensorFlow imported first (what every command paid before) runs `tf_runs` times beside."""
+    import json
+    import subprocess
+    import sys
+
+    from PIL import Image
+
+    from fcnlib import data
+
+    tmp = Path(tempfile.mkdtemp())
+    photo = tmp / "photo.jpg"
+    image = data.read_image(sorted(folder.glob("*.jpg"))[0])
+    Image.fromarray(image).resize((600, 800)).save(photo, quality=92)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    check = ("import sys; from fcnlib import cli; rc = cli.main(sys.argv[1:]); "
+             "print('IMPORTED', [m for m in ('tensorflow', 'keras') if m in sys.modules]); sys.exit(rc)")
+
+    def timed(args) -> tuple[float, float, str]:
+        before = os.times()
+        start = time.perf_counter()
+        res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+        wall = time.perf_counter() - start
+        after = os.times()
+        if res.returncode != 0:
+            raise RuntimeError(f"{' '.join(map(str, args))} failed: {res.stderr[-2000:]}")
+        return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system), res.stdout
+
+    extract = [sys.executable, "-m", "fcnlib.cli", "extract", str(photo), "--model", "receipt", "-o", str(tmp / "out")]
+    floor = [sys.executable, "-c", "import numpy"]
+    # the same command in a process that imports TensorFlow first, as every fcnlib command did before
+    # the LiteRT path: the start-up this benchmark is about, measured under the same load
+    with_tf = [sys.executable, "-c", "import sys, tensorflow; from fcnlib import cli; sys.exit(cli.main(sys.argv[1:]))",
+               *extract[3:]]
+    walls, cpus, floors, tf_walls = [], [], [], []
+    for i in range(runs):  # interleaved, so all see the same load
+        w, c, _ = timed(extract)
+        walls.append(w)
+        cpus.append(c)
+        floors.append(timed(floor)[0])
+        if i < tf_runs:
+            tf_walls.append(timed(with_tf)[0])
+    out = timed([sys.executable, "-c", check, *extract[3:]])[2]
+    imported = json.loads(out.split("IMPORTED", 1)[1].strip().replace("'", '"'))
+    found = json.loads((tmp / "out" / "photo.json").read_text())["corners"] is not None
+    figures = {"coldstart_s_median": float(np.median(walls)), "coldstart_s_min": float(min(walls)),
+               "coldstart_s_max": float(max(walls)), "coldstart_cpu_s_median": float(np.median(cpus)),
+               "coldstart_runs": runs, "coldstart_python_numpy_s_median": float(np.median(floors)),
+               "coldstart_with_tensorflow_s_median": float(np.median(tf_walls)) if tf_walls else None,
+               "coldstart_imports": imported, "coldstart_found": found,
+               "coldstart_load_average": [round(v, 2) for v in os.getloadavg()]}
+    _say(quiet, f"fcn extract, one 600x800 photo, fresh process: median {figures['coldstart_s_median']:.2f} s wall "
+                f"(min {figures['coldstart_s_min']:.2f}, max {figures['coldstart_s_max']:.2f}, {runs} runs; "
+                f"target <= 1.5 s), CPU {figures['coldstart_cpu_s_median']:.2f} s; python -c 'import numpy' "
+                f"{figures['coldstart_python_numpy_s_median']:.2f} s; with TensorFlow imported first "
+                f"{figures['coldstart_with_tensorflow_s_median']:.2f} s ({tf_runs} runs); imported {imported or 'neither TensorFlow nor Keras'}; "
+                f"load average {figures['coldstart_load_average']}")
+    return figures
+
+
 def run(what: str = "all", json_only: bool = False) -> dict:
     """Run the chosen benchmarks; returns (and prints, unless json_only) their figures."""
     figures = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "images": None}
@@ -269,4 +335,6 @@ def run(what: str = "all", json_only: bool = False) -> dict:
             figures.update(bench_extract(folder, json_only))
         if what in ("tflite", "all"):
             figures.update(bench_tflite(folder, json_only))
+        if what in ("coldstart", "all"):
+            figures.update(bench_coldstart(folder, json_only))
     return figures

@@ -162,19 +162,27 @@ def _evaluate(args) -> int:
 
 
 def _model_file(spec: str) -> Path | None:
-    """The `.keras` file behind a model argument: the path itself, or the file of a packaged model
-    ('default'); None for a predictor without one ('classical')."""
-    if spec == "default":
-        from fcnlib.predict import DEFAULT_MODEL
+    """The `.keras` file behind a model argument: the path itself, or the file of a preset ('receipt');
+    None for a named predictor without one ('classical')."""
+    from fcnlib import presets
+    from fcnlib.predict import predictors
 
-        return DEFAULT_MODEL
-    return None if spec == "classical" else Path(spec)
+    if presets.is_preset(spec):
+        return Path(presets.get(spec).path)
+    return None if spec in predictors() else Path(spec)
 
 
 def _store_min_score(model_file: Path, min_score: float) -> Path:
-    """Record a calibrated `min_score` for `model_file` (its `.json` sidecar); returns the file written."""
+    """Record a calibrated `min_score` for `model_file`: inside it for a Segmenter, else (a bare network
+    saved by an older fcnlib) in its `.json` sidecar, as then; returns the file written."""
     from fcnlib.fileio import atomic_write_text
+    from fcnlib.spec import read_spec
 
+    if read_spec(model_file) is not None:
+        from fcnlib.segmenter import with_min_score
+
+        with_min_score(model_file, min_score)
+        return model_file
     sidecar = model_file.with_suffix(".json")
     meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     meta["min_score"] = min_score
@@ -207,7 +215,7 @@ def _calibrate(args) -> int:
     print(json.dumps(result, indent=2))
     if target.resolve() != source.resolve():  # a calibrated copy, with its description
         shutil.copyfile(source, target)
-        if source.with_suffix(".json").is_file():
+        if source.with_suffix(".json").is_file():  # an older run's sidecar
             shutil.copyfile(source.with_suffix(".json"), target.with_suffix(".json"))
     written = _store_min_score(target, result["min_score"])
     print(f"{written}: min_score {result['min_score']}")
@@ -333,6 +341,7 @@ BENCHMARKS = {
     "compute": "achieved GFLOP/s of a training step of each model vs this machine's matmul rate",
     "extract": "latency from a JPEG path to the flattened receipt with the shipped model",
     "tflite": "the shipped model as TFLite: float parity with Keras and the IoU change of int8",
+    "coldstart": "wall time of `fcn extract` on one photo in a fresh process (LiteRT, no TensorFlow)",
     "all": "every benchmark above",
 }
 
@@ -424,7 +433,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_evaluate)
 
     s = sub.add_parser("calibrate", help="choose a binary model's 'no object' score threshold on labelled "
-                                         "photos with and without the object (a validation split)")
+                                         "photos with and without the object (a validation split); "
+                                         "written into the model's .keras")
     s.add_argument("model", help=model_help)
     s.add_argument("pairs")
     s.add_argument("-o", "--output", help="write a calibrated copy of the model here (required for a "
@@ -449,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("extract", help="find the receipt, write its corners and the flattened receipt")
     s.add_argument("photos", nargs="+", help="photos, folders or glob patterns")
-    s.add_argument("--model", default="default", help=model_help)
+    s.add_argument("--model", default="receipt", help=model_help)
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--threshold", type=_float_in(0.0, 1.0, open_lo=True, open_hi=True), default=0.5,
                    help="probability above which a pixel is the receipt's, in (0, 1)")

@@ -32,7 +32,7 @@ import numpy as np
 import skimage  # submodules load lazily on first use (skimage.measure, ...), keeping import fast
 
 from fcnlib.data import polygon_mask
-from fcnlib.geometry import homography, is_convex, polygon_area
+from fcnlib.geometry import homography, is_convex, polygon_area, simplify_polyline
 
 __all__ = [
     "Extraction",
@@ -183,7 +183,7 @@ def _simplify_hull(hull: np.ndarray) -> np.ndarray:
     h = hull
     while len(h) > _MAX_HULL_VERTICES:
         closed = np.vstack([hull, hull[:1]])
-        h = skimage.measure.approximate_polygon(closed, tolerance=tol)[:-1]
+        h = simplify_polyline(closed, tolerance=tol)[:-1]
         tol *= 1.5
     return h
 
@@ -282,7 +282,7 @@ def fit_quad(mask, min_area: float = 0.01, *, prob=None, threshold: float = 0.5)
         return None
     # Douglas-Peucker at 1 px first: keeps the extreme points, so the hull moves < 1 px, and the
     # pure-Python hull then runs on tens of points instead of thousands.
-    coarse = skimage.measure.approximate_polygon(np.vstack([contour, contour[:1]]), tolerance=1.0)
+    coarse = simplify_polyline(np.vstack([contour, contour[:1]]), tolerance=1.0)
     hull = _simplify_hull(_convex_hull(coarse))
     if len(hull) < 4:
         return None

@@ -1,103 +1,253 @@
-"""Prediction at the photo's own size: probabilities, masks, the research's pictures, receipts.
+"""Prediction at the photo's own size: probabilities, masks, "no object" answers, receipts.
 
-A `Predictor` wraps a trained model with the preprocessing it was trained with (the
-`<model>.json` sidecar written by training: input size and resize policy). It reads photos
-upright, predicts in batches at model size and maps probabilities back onto the original
-photo, so every output has the size of the photo the user gave.
+A `Predictor` runs a segmentation model on photos with the preparation it was trained with (the
+`fcnlib.spec.SegmenterSpec` a `fcnlib.segmenter.Segmenter` carries: input size, resize policy,
+normalisation, class names, `min_score`). It reads photos upright, predicts in batches at model size
+and maps outputs back onto each photo, so every output has the size of the photo the user gave.
+
+Models are named three ways (`load`): a predictor registered by name (`"classical"`, see
+`register_predictor`), a preset (`"receipt"`, see `fcnlib.presets`), or a `.keras` file. A preset
+with a TFLite copy runs through LiteRT and this module imports neither Keras nor TensorFlow until a
+Keras model is needed.
+
+Example:
+
+>>> predictor = Predictor.load("receipt")
+>>> result = predictor.segment([photo])[0]  # doctest: +SKIP
+>>> result.found, result.score, result.mask.shape  # doctest: +SKIP
+(True, 0.93, (800, 600))
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from fcnlib import data, postprocess
+from fcnlib import data, postprocess, presets, viz
+from fcnlib.spec import Preprocessor, SegmenterSpec, read_spec
 
-DEFAULT_MODEL = Path(__file__).parent / "weights" / "receipt_unet.keras"
+DEFAULT_MODEL = presets.WEIGHTS / "receipt_unet.keras"  # the "receipt" preset (`fcnlib.presets`)
 DEFAULT_TFLITE = DEFAULT_MODEL.with_suffix(".tflite")  # `fcnlib.models.export.to_tflite` of DEFAULT_MODEL
 
 
 def load_pretrained() -> "Predictor":
-    """The receipt model shipped inside the package (trained on synthetic receipts only).
+    """The receipt model shipped inside the package (the "receipt" preset, trained on synthetic
+    receipts only). Predictions run through its TFLite copy; its Keras model is `.model` (loaded on
+    first use).
 
-    Its Keras model is `.model`; predictions run through the TFLite copy shipped beside it
-    (`receipt_unet.tflite`, same outputs within 1e-4, several times faster on a CPU) when present."""
-    if not DEFAULT_MODEL.exists():
-        raise FileNotFoundError(f"{DEFAULT_MODEL}: the shipped model is missing from this install")
-    predictor = Predictor.load(DEFAULT_MODEL)
-    if DEFAULT_TFLITE.exists():
-        from fcnlib.models.export import TFLiteRunner
+    Example:
 
-        predictor.runner = TFLiteRunner(DEFAULT_TFLITE)
-    return predictor
+    >>> load_pretrained().image_size
+    (192, 144)
+    """
+    return Predictor.from_preset("receipt")
 
 
 @dataclass
-class Predictor:
-    """A model plus how photos are prepared for it."""
+class Prediction:
+    """What a model says about one photo, at the photo's size.
 
-    model: object
-    image_size: tuple[int, int] = (256, 256)
-    resize: str = "stretch"
-    class_names: tuple[str, ...] = ("background", "receipt")
-    min_score: float = 0.0  # extraction scores below this mean "no receipt" (calibrated by training)
-    runner: object = None  # optional faster callable for `model` at `image_size` (a TFLiteRunner)
+    `prob`: the model's probabilities (H, W, K), K == 1 for a sigmoid head. `mask`: class ids (H, W)
+    uint8. For a binary model with a calibrated `min_score`, `found` says whether the object is there,
+    the answer `Predictor.extract` gives: when it is False the mask is all background. `score` and
+    `corners` are the extraction's (`fcnlib.postprocess.Extraction`, corners in photo pixels or None).
+    For other models `found`, `score` and `corners` are None and the mask is the model's class map.
+    """
+
+    prob: np.ndarray
+    mask: np.ndarray
+    found: bool | None = None
+    score: float | None = None
+    corners: np.ndarray | None = None
+
+
+class Predictor:
+    """A model plus how photos are prepared for it.
+
+    Args:
+        model: a `keras.Model` (a `Segmenter` or a bare network), or None with `loader` or `runner`.
+        image_size, resize, class_names, min_score: the description of a bare network (ignored when
+            `spec` is given).
+        runner: a faster callable for the model at its input size (a `fcnlib.litert.TFLiteRunner`).
+        spec: the full description (`fcnlib.spec.SegmenterSpec`).
+        loader: a function returning the Keras model, called on first use of `.model`.
+    """
+
+    def __init__(self, model=None, image_size=(256, 256), resize: str = "stretch", class_names=None,
+                 min_score: float | None = None, runner=None, *, spec: SegmenterSpec | None = None,
+                 loader: Callable | None = None):
+        if spec is None:
+            channels = int(model.output_shape[-1]) if model is not None else 1
+            spec = SegmenterSpec(Preprocessor(tuple(image_size), resize), channels,
+                                 None if class_names is None else tuple(class_names), None, None, min_score)
+        self.spec = spec
+        self._model = model
+        self._loader = loader
+        self.runner = runner
+        self.min_score = spec.min_score
+
+    # --------------------------------------------------------------------- construction
 
     @classmethod
-    def load(cls, path: str | Path) -> "Predictor":
-        """Load a `.keras` model (or `default`) and its sidecar `<model>.json` when present."""
-        from fcnlib.models import load_model
+    def load(cls, model: str | Path) -> "Predictor":
+        """A predictor by name or file: a registered predictor (`predictors()`, e.g. "classical"), a
+        preset (`fcnlib.presets.list_presets()`, e.g. "receipt"), else a `.keras` file (a Segmenter, or
+        a bare network with the `.json` sidecar older runs wrote).
 
-        if str(path) == "default":
-            return load_pretrained()
-        if str(path) == "classical":
-            return ClassicalPredictor()
-        path = Path(path)
-        if not path.exists():
-            raise FileNotFoundError(f"{path}: model file not found")
-        model = load_model(path, compile=False)
-        meta = {}
-        if path.with_suffix(".json").exists():
-            meta = json.loads(path.with_suffix(".json").read_text())
-        size = meta.get("image_size") or [d or 256 for d in model.input_shape[1:3]]
-        names = meta.get("class_names") or [f"class {i}" for i in range(max(2, model.output_shape[-1]))]
-        return cls(model, tuple(size), meta.get("resize", "stretch"), tuple(names), float(meta.get("min_score", 0.0)))
+        Example:
+
+        >>> Predictor.load("receipt").class_names
+        ('background', 'receipt')
+        """
+        return load(model)
+
+    @classmethod
+    def from_segmenter(cls, segmenter) -> "Predictor":
+        """The predictor of a `fcnlib.segmenter.Segmenter` held in memory."""
+        return cls(segmenter, spec=segmenter.spec)
+
+    @classmethod
+    def from_preset(cls, name: str) -> "Predictor":
+        """The predictor of a shipped model, through its TFLite copy (LiteRT) when it has one: the
+        description is read from the `.keras` file without Keras, which loads only if `.model` is used.
+
+        Example:
+
+        >>> Predictor.from_preset("receipt").runner.runtime in ("litert", "tensorflow")
+        True
+        """
+        preset = presets.get(name)
+        spec = read_spec(preset.path)
+        if spec is None:
+            raise ValueError(f"{preset.path}: the {name!r} preset is not a Segmenter file")
+
+        def loader():
+            from fcnlib.segmenter import load_segmenter
+
+            return load_segmenter(preset.path)
+
+        if preset.tflite is None or not preset.tflite.is_file():
+            return cls.from_segmenter(loader())
+        from fcnlib.litert import TFLiteRunner
+
+        runner = TFLiteRunner(preset.tflite)
+        if runner.input_size != spec.preprocessor.image_size:
+            raise ValueError(f"{preset.tflite}: input {runner.input_size} differs from the model's "
+                             f"{spec.preprocessor.image_size}")
+        return cls(spec=spec, runner=runner, loader=loader)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "Predictor":
+        """The predictor of a `.keras` file (see `load`)."""
+        from fcnlib.segmenter import load_segmenter
+
+        return cls.from_segmenter(load_segmenter(path))
+
+    # --------------------------------------------------------------------- description
+
+    @property
+    def model(self):
+        """The Keras model (loaded on first use for a preset that runs through TFLite)."""
+        if self._model is None and self._loader is not None:
+            self._model = self._loader()
+        return self._model
+
+    @model.setter
+    def model(self, value):
+        self._model = value
+
+    @property
+    def preprocessor(self) -> Preprocessor:
+        return self.spec.preprocessor
+
+    @property
+    def image_size(self) -> tuple[int, int]:
+        return self.spec.preprocessor.image_size
+
+    @property
+    def resize(self) -> str:
+        return self.spec.preprocessor.resize
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.spec.class_names
+
+    @property
+    def palette(self) -> np.ndarray:
+        """(R, G, B) per label: the model's own colours, else fcnlib's default palette."""
+        if self.spec.palette is not None:
+            return np.asarray(self.spec.palette, np.uint8)
+        return viz.palette(self.num_classes)
 
     @property
     def num_classes(self) -> int:
-        """Classes in the output (a sigmoid head is a two-class problem)."""
-        return max(2, self.model.output_shape[-1])
+        """Labels in the output mask: a sigmoid head is a two-class problem (`fcnlib.labels.num_labels`)."""
+        return max(2, self.spec.num_classes)
+
+    num_labels = num_classes
+
+    @property
+    def binary(self) -> bool:
+        return self.num_classes == 2
+
+    # --------------------------------------------------------------------- inference
 
     def model_outputs(self, photos: list[np.ndarray], batch_size: int = 8) -> list[tuple[np.ndarray, data.Placement]]:
         """Probability maps at model size, each with the `Placement` of its photo in the input."""
         out = []
         for start in range(0, len(photos), batch_size):
-            chunk = photos[start:start + batch_size]
-            resized = [data.resize_image(p, self.image_size, self.resize) for p in chunk]
-            batch = np.stack([r[0] for r in resized])  # float32 in [0, 1], as in training
+            batch, placements = self.preprocessor(photos[start:start + batch_size])
             run = self.runner if self.runner is not None else self.model.predict_on_batch
             prob = np.asarray(run(batch), dtype=np.float32)
-            out += [(p, placement) for (_, placement), p in zip(resized, prob)]
+            out += list(zip(prob, placements))
         return out
 
     def predict(self, photos: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:
         """Probability maps (H, W, K) at each photo's own size; K == 1 for a sigmoid head."""
-        return [placement.to_original(p) for p, placement in self.model_outputs(photos, batch_size)]
+        return [Preprocessor.to_original(p, placement) for p, placement in self.model_outputs(photos, batch_size)]
+
+    def segment(self, photos: list[np.ndarray], threshold: float = 0.5, batch_size: int = 8,
+                min_score: float | None = None) -> list[Prediction]:
+        """Each photo's `Prediction`: probabilities, class mask and, for a binary model with a
+        `min_score` (its own, or this argument), whether the object is there. Where `extract` finds no
+        object (score under `min_score`, or no quadrilateral), the mask is all background, so
+        `fcn predict` and `fcn extract` give one answer.
+
+        Example:
+
+        >>> p = load_pretrained().segment([photo])[0]  # doctest: +SKIP
+        >>> p.found, int(p.mask.max())  # doctest: +SKIP
+        (False, 0)
+        """
+        limit = self.min_score if min_score is None else min_score
+        out = []
+        for small, placement in self.model_outputs(photos, batch_size):
+            prob = Preprocessor.to_original(small, placement)
+            mask = class_map(prob, threshold)
+            if not self.binary or limit is None:
+                out.append(Prediction(prob, mask))
+                continue
+            found = self.extract_from(small, placement, threshold, limit)
+            if found.corners is None:
+                mask = np.zeros_like(mask)
+            out.append(Prediction(prob, mask, found.corners is not None, found.score, found.corners))
+        return out
 
     def extract_from(self, prob: np.ndarray, placement: data.Placement, threshold: float = 0.5,
                      min_score: float | None = None) -> postprocess.Extraction:
         """The receipt of one model-size map, corners and mask in its photo's pixels.
 
-        The quad is fitted on the model-size probability (sub-pixel), then scaled to the photo: about
-        five times cheaper than fitting on the map upsampled to the photo, for the same outline.
-        `min_score` defaults to the model's calibrated `self.min_score`."""
+        The quad is fitted on the model-size probability (sub-pixel), then scaled to the photo:
+        much cheaper than fitting on the map upsampled to the photo, for the same outline.
+        `min_score` defaults to the model's calibrated `self.min_score` (0 when it has none)."""
         from PIL import Image
 
         crop = prob[placement.top:placement.top + placement.height, placement.left:placement.left + placement.width]
-        found = postprocess.extract(crop, threshold=threshold,
-                                    min_score=self.min_score if min_score is None else min_score)
+        limit = self.min_score if min_score is None else min_score
+        found = postprocess.extract(crop, threshold=threshold, min_score=limit or 0.0)
         h, w = placement.original
         scale = np.array([w / placement.width, h / placement.height])
         corners = None if found.corners is None else (found.corners + 0.5) * scale - 0.5  # pixel centres
@@ -111,30 +261,57 @@ class Predictor:
                 for p, placement in self.model_outputs(photos, batch_size)]
 
 
-class ClassicalPredictor(Predictor):
-    """The classical pipeline (edges, contours, 4-point polygon) dressed as a predictor.
+# ----------------------------------------------------------------------------- predictors by name
 
-    Its "probability" is 1 inside the quadrilateral `postprocess.classical_quad` finds, 0 elsewhere,
-    so `fcn evaluate classical PAIRS` scores the baseline exactly like a network.
+_PREDICTORS: dict[str, Callable[[], Predictor]] = {}
+
+
+def register_predictor(name: str, factory: Callable[[], Predictor]) -> None:
+    """Make `load(name)` (and so `fcn evaluate NAME`, `fcn compare`, ...) build `factory()`.
+
+    Example:
+
+    >>> register_predictor("classical", lambda: ClassicalPredictor())  # doctest: +SKIP
     """
+    if name in _PREDICTORS or presets.is_preset(name):
+        raise ValueError(f"a predictor or preset named {name!r} already exists")
+    _PREDICTORS[name] = factory
 
-    def __init__(self):
-        super().__init__(model=None)
 
-    @property
-    def num_classes(self) -> int:
-        return 2
+def predictors() -> list[str]:
+    """Names accepted by `load` besides presets and files."""
+    return list(_PREDICTORS)
 
-    def model_outputs(self, photos: list[np.ndarray], batch_size: int = 8) -> list[tuple[np.ndarray, data.Placement]]:
-        out = []
-        for photo in photos:
-            prob = np.zeros((*photo.shape[:2], 1), np.float32)
-            quad = postprocess.classical_quad(photo)
-            if quad is not None:
-                prob[..., 0] = data.polygon_mask(quad, *photo.shape[:2])
-            h, w = photo.shape[:2]
-            out.append((prob, data.Placement((h, w), (h, w), 0, 0, h, w)))
-        return out
+
+def load(model: str | Path) -> Predictor:
+    """A predictor by registered name, preset name or `.keras` path (see `Predictor.load`)."""
+    name = str(model)
+    if name in _PREDICTORS:
+        return _PREDICTORS[name]()
+    if presets.is_preset(name):
+        return Predictor.from_preset(name)
+    path = Path(model)
+    if not path.exists():
+        known = ", ".join(predictors() + presets.list_presets())
+        raise FileNotFoundError(f"{path}: model file not found (names: {known})")
+    return Predictor.from_file(path)
+
+
+def _classical() -> Predictor:
+    from fcnlib.classical import ClassicalPredictor
+
+    return ClassicalPredictor()
+
+
+register_predictor("classical", _classical)
+
+
+def __getattr__(name):  # `from fcnlib.predict import ClassicalPredictor` keeps working
+    if name == "ClassicalPredictor":
+        from fcnlib.classical import ClassicalPredictor
+
+        return ClassicalPredictor
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def class_map(prob: np.ndarray, threshold: float = 0.5) -> np.ndarray:

@@ -261,6 +261,16 @@ class RunCheckpoint(keras.callbacks.Callback):
         self.watched = watched
         self.state = state
         self._batches = 0
+        self._description = None
+
+    def _segmenter(self):
+        """The model being trained as a self-describing `Segmenter` (the run's config says how)."""
+        from fcnlib.segmenter import Segmenter
+
+        if self._description is None:
+            config = self.run_dir / CONFIG_FILE
+            self._description = segmenter_description(load_config(config)) if config.exists() else {}
+        return Segmenter(self.model, **self._description)
 
     def on_train_begin(self, logs=None):
         for cb in self.watched:
@@ -289,7 +299,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         best = self.state.get("best")
         if score is not None and not math.isnan(score) and (best is None or score > best):
             self.state["best"], self.state["best_epoch"] = score, epoch
-            atomic_save_model(self.model, self.run_dir / "best.keras")
+            atomic_save_model(self._segmenter(), self.run_dir / "best.keras")
         self._save(epoch + 1)
 
 
@@ -382,27 +392,33 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
 
 
 def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict:
-    """Evaluate the best model on val and test; write metrics.json, curves.png, the gallery."""
+    """Evaluate the best model on val and test; write metrics.json, curves.png, the gallery; for a
+    binary task calibrate `min_score` on val and save it inside `best.keras` (a `Segmenter`)."""
     from fcnlib import viz
+    from fcnlib.segmenter import Segmenter, load_segmenter
 
-    best_path = run / "best.keras" if (run / "best.keras").exists() else run / "latest.keras"
-    model = models.load_model(best_path)
+    # latest.keras is compiled as in training: it evaluates the best weights with the run's own loss
+    # and metrics (best.keras is a Segmenter, saved without them)
+    model = models.load_model(run / "latest.keras")
+    if (run / "best.keras").exists():
+        segmenter = load_segmenter(run / "best.keras")
+        model.set_weights(segmenter.network.get_weights())
+    else:
+        segmenter = Segmenter(model, **segmenter_description(config))
     results = {"best_epoch": state.get("best_epoch"), "epochs_run": len(state["history"]),
                "replicas": state.get("replicas", 1)}
     for split, ds in (("val", val_ds), ("test", test_ds)):
         if ds is not None:
             results[split] = {k: float(v) for k, v in model.evaluate(ds, verbose=0, return_dict=True).items()}
-    min_score = None
     if config.num_classes <= 2 and config.data.val:  # a binary task: when to answer "no object"
         from fcnlib.evaluate import calibrate_min_score
         from fcnlib.predict import Predictor
 
-        predictor = Predictor(model, tuple(config.data.image_size), config.data.resize,
-                              tuple(config.data.class_names))
-        results["calibration"] = calibrate_min_score(predictor, config.data.val, config.data.mask_values)
-        min_score = results["calibration"]["min_score"]
+        results["calibration"] = calibrate_min_score(Predictor.from_segmenter(segmenter), config.data.val,
+                                                     config.data.mask_values)
+        segmenter = segmenter.with_spec(min_score=results["calibration"]["min_score"])
     atomic_write_text(run / "metrics.json", json.dumps(results, indent=2))
-    write_sidecar(best_path, config, min_score)
+    atomic_save_model(segmenter, run / "best.keras")
     if state["history"]:
         fig = viz.plot_history(run / "history.csv")
         fig.savefig(run / "curves.png", dpi=100)
@@ -413,15 +429,19 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
     return results
 
 
-def write_sidecar(model_path: Path, config: TrainConfig, min_score: float | None = None) -> None:
-    """`<model>.json` next to a saved model: how photos must be prepared for it and, for a binary
-    task, the extraction score under which it answers "no object" (calibrated on validation)."""
-    meta = {"image_size": list(config.data.image_size), "resize": config.data.resize,
-            "num_classes": config.num_classes, "class_names": config.data.class_names,
-            "mask_values": config.data.mask_values, "model": config.model}
-    if min_score is not None:
-        meta["min_score"] = min_score
-    atomic_write_text(model_path.with_suffix(".json"), json.dumps(meta, indent=2))
+def segmenter_description(config: TrainConfig) -> dict:
+    """`Segmenter` arguments from a config: how photos are prepared (input size, resize policy) and
+    what the classes are (names, colours, ignore index), so that `best.keras` describes itself."""
+    from fcnlib.labels import num_labels
+    from fcnlib.spec import Preprocessor
+
+    labels = num_labels(config.num_classes)
+    names = list(config.data.class_names or [])
+    palette = getattr(config.data, "palette", None) or getattr(config.data, "colors", None)
+    return {"preprocessor": Preprocessor(tuple(config.data.image_size), config.data.resize),
+            "class_names": names if len(names) >= labels else None,  # too few: numbered names
+            "palette": palette if palette and len(palette) >= labels else None,
+            "ignore_index": getattr(config.data, "ignore_index", None)}
 
 
 def _save_gallery(model, ds, config: TrainConfig, path: Path) -> None:

@@ -50,3 +50,23 @@ def test_savedmodel_export(tmp_path):
     reloaded = tf.saved_model.load(str(tmp_path / "saved"))
     x = images(1)
     np.testing.assert_allclose(reloaded.serve(x).numpy(), np.asarray(model(x)), atol=1e-5)
+
+
+def test_runner_uses_litert_and_falls_back_to_tf_lite(tmp_path, monkeypatch):
+    import sys
+
+    from fcnlib.litert import TFLiteRunner
+
+    model = models.build("unet", num_classes=1, **TINY["unet"])
+    path = to_tflite(model, tmp_path / "u.tflite", input_size=(24, 33))
+    litert = TFLiteRunner(path)
+    assert litert.runtime == "litert"
+    monkeypatch.setitem(sys.modules, "ai_edge_litert", None)  # as if ai-edge-litert were not installed
+    monkeypatch.setitem(sys.modules, "ai_edge_litert.interpreter", None)
+    fallback = TFLiteRunner(path)
+    assert fallback.runtime == "tensorflow"
+    x = images()
+    assert np.abs(litert(x) - fallback(x)).max() <= 1e-5
+    assert np.abs(fallback(x) - np.asarray(model(x))).max() <= 1e-4
+    with pytest.raises(FileNotFoundError, match="none.tflite: TFLite model not found"):
+        TFLiteRunner(tmp_path / "none.tflite")

@@ -279,3 +279,27 @@ def test_modules_import_without_tensorflow_or_matplotlib():
             "print(sorted(m for m in ('tensorflow', 'keras', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_simplify_polyline_keeps_the_vertices_skimage_keeps():
+    # `geometry.simplify_polyline` stands in for `skimage.measure.approximate_polygon` (whose module
+    # imports scipy.signal, slow to start): the same vertices on noisy closed contours and real ones
+    import skimage.measure
+
+    from fcnlib import synth
+    from fcnlib.geometry import simplify_polyline
+
+    rng = np.random.default_rng(0)
+    contours = []
+    for _ in range(60):
+        k = int(rng.integers(3, 300))
+        t = np.sort(rng.random(k)) * 2 * np.pi
+        r = 50 + rng.normal(0, rng.choice([0.5, 3.0, 10.0]), k)
+        c = np.c_[100 + r * np.sin(t), 100 + r * np.cos(t)]
+        contours.append(np.vstack([c, c[:1]]))
+    mask = synth.render(synth.photo_rng(5, 0))[1]
+    contours += skimage.measure.find_contours(mask.astype(float), 0.5)
+    for c in contours:
+        for tol in (0.5, 1.0, 3.0):
+            assert np.array_equal(simplify_polyline(c, tol), skimage.measure.approximate_polygon(c, tol))
+    assert np.array_equal(simplify_polyline(contours[0], 0), contours[0])

@@ -163,3 +163,170 @@ def test_demo_quick_runs_end_to_end(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert "fcnlib demo" in out and str(run) in out
     assert (run / "eval" / "summary.json").is_file() and (run / "demo.json").is_file()
+
+
+# ----------------------------------------------------------------------------- the Segmenter file
+
+def _bright_segmenter(path, **spec):
+    """The bright-quad network as a Segmenter file (input 96 x 72, stretched), described by `spec`."""
+    from fcnlib.models import load_model
+    from fcnlib.segmenter import Segmenter
+    from fcnlib.spec import Preprocessor
+
+    network = load_model(bright_quad_model(path.with_name("bare_" + path.name)), compile=False)
+    Segmenter(network, Preprocessor((96, 72)), **spec).save(path)
+    return path
+
+
+def test_segmenter_loads_in_safe_mode_with_its_whole_description(tmp_path):
+    import keras
+
+    from fcnlib import models
+    from fcnlib.segmenter import Segmenter
+    from fcnlib.spec import Preprocessor, read_spec
+
+    net = models.build("unet", num_classes=3, base_filters=4, depth=2)
+    seg = Segmenter(net, Preprocessor((40, 56), "pad"), class_names=["sky", "road", "car"],
+                    palette=[[0, 0, 255], [128, 64, 128], [255, 0, 0]], ignore_index=255, name="camvid")
+    seg.save(tmp_path / "s.keras")
+    back = keras.saving.load_model(tmp_path / "s.keras", safe_mode=True)  # nothing but fcnlib imported
+    assert isinstance(back, Segmenter) and back.spec == seg.spec and back.name == "camvid"
+    assert back.preprocessor == Preprocessor((40, 56), "pad") and back.num_classes == 3
+    x = np.random.default_rng(0).random((2, 40, 56, 3)).astype("float32")
+    np.testing.assert_allclose(back.predict(x, verbose=0), seg.predict(x, verbose=0), atol=1e-6)
+    # the same description read without Keras, from the zip's config.json
+    assert read_spec(tmp_path / "s.keras") == seg.spec
+    predictor = Predictor.load(tmp_path / "s.keras")
+    assert predictor.class_names == ("sky", "road", "car") and predictor.resize == "pad"
+    assert predictor.palette.tolist() == [[0, 0, 255], [128, 64, 128], [255, 0, 0]]
+
+
+def test_segmenter_rejects_a_description_that_does_not_fit_its_network():
+    from fcnlib import models
+    from fcnlib.segmenter import Segmenter
+
+    net = models.build("unet", num_classes=3, base_filters=4, depth=2)
+    with pytest.raises(ValueError, match="2 class names"):
+        Segmenter(net, class_names=["a", "b"])
+    with pytest.raises(ValueError, match="palette"):
+        Segmenter(net, palette=[[0, 0, 0]])
+    with pytest.raises(ValueError, match="min_score"):
+        Segmenter(net, min_score=1.5)
+    with pytest.raises(ValueError, match="resize policy"):
+        Segmenter(net, preprocessor={"image_size": [8, 8], "resize": "crop"})
+    fixed = models.build("unet", input_shape=(32, 32, 3), num_classes=1, base_filters=4, depth=2)
+    assert Segmenter(fixed).preprocessor.image_size == (32, 32)
+    with pytest.raises(ValueError, match=r"takes \(32, 32\) inputs"):
+        Segmenter(fixed, preprocessor={"image_size": [64, 64]})
+
+
+def test_training_saves_best_keras_as_a_segmenter_with_its_calibrated_min_score(tiny_run):
+    from fcnlib.spec import read_spec
+
+    spec = read_spec(tiny_run / "best.keras")
+    assert spec is not None and not (tiny_run / "best.json").exists()
+    assert spec.preprocessor.image_size == (48, 48) and spec.class_names == ("background", "receipt")
+    calibrated = json.loads((tiny_run / "metrics.json").read_text())["calibration"]["min_score"]
+    assert spec.min_score == calibrated
+    assert Predictor.load(tiny_run / "best.keras").min_score == calibrated
+
+
+def test_old_run_folder_with_a_sidecar_still_loads(tmp_path):
+    model = bright_quad_model(tmp_path / "best.keras")
+    model.with_suffix(".json").write_text(json.dumps(
+        {"image_size": [64, 48], "resize": "pad", "num_classes": 1, "class_names": ["background", "paper"],
+         "min_score": 0.42}))
+    predictor = Predictor.load(model)
+    assert predictor.image_size == (64, 48) and predictor.resize == "pad"
+    assert predictor.class_names == ("background", "paper") and predictor.min_score == 0.42
+    model.with_suffix(".json").write_text("{broken")
+    with pytest.raises(ValueError, match="best.json: not valid JSON"):
+        Predictor.load(model)
+
+
+def test_calibrate_writes_min_score_inside_a_segmenter_file(tmp_path):
+    from fcnlib.spec import read_spec
+
+    model = _bright_segmenter(tmp_path / "seg.keras", class_names=["background", "receipt"])
+    assert read_spec(model).min_score is None
+    pairs = _labelled_set(tmp_path, 3, 2)
+    data.write_pairs(pairs, tmp_path / "val.txt")
+    assert cli.main(["calibrate", str(model), str(tmp_path / "val.txt")]) == 0
+    spec = read_spec(model)
+    assert 0 < spec.min_score < 1 and not model.with_suffix(".json").exists()
+    assert spec.preprocessor.image_size == (96, 72)  # the rest of the description kept
+    found = Predictor.load(model).extract([data.read_image(p) for p, _ in pairs])
+    assert [f.corners is not None for f in found] == [True, True, True, False, False]
+
+
+def test_calibrate_refuses_a_preset_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    data.write_pairs(_labelled_set(tmp_path, 1, 1), tmp_path / "val.txt")
+    for name in ("receipt", "default", "classical"):
+        assert cli.main(["calibrate", name, str(tmp_path / "val.txt")]) == 2
+        assert "cannot be calibrated" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.json"))
+
+
+# ----------------------------------------------------------------------------- predictors by name
+
+def test_predictors_by_name_presets_and_files(tmp_path):
+    from fcnlib import presets
+    from fcnlib.classical import ClassicalPredictor
+    from fcnlib.predict import load, predictors, register_predictor
+
+    assert isinstance(Predictor.load("classical"), ClassicalPredictor) and "classical" in predictors()
+    assert presets.list_presets() == ["receipt"]
+    receipt = Predictor.load("receipt")
+    assert receipt.image_size == (192, 144) and receipt.min_score > 0
+    with pytest.warns(DeprecationWarning, match="'default' is deprecated"):
+        assert Predictor.load("default").min_score == receipt.min_score
+    with pytest.raises(FileNotFoundError, match="nope.keras: model file not found .*classical, receipt"):
+        load(tmp_path / "nope.keras")
+    with pytest.raises(ValueError, match="already exists"):
+        register_predictor("receipt", ClassicalPredictor)
+    register_predictor("test-classical", ClassicalPredictor)
+    assert isinstance(Predictor.load("test-classical"), ClassicalPredictor)
+
+
+def test_preprocessor_resizes_as_the_training_pipeline(tmp_path):
+    # the TensorFlow-free resize of inference against `data.resize_image` (TensorFlow's antialiased
+    # bilinear resize, what training sees) and `Placement.to_original`
+    from fcnlib.spec import Preprocessor
+
+    photo = np.random.default_rng(1).integers(0, 256, (301, 217, 3), dtype=np.uint8)
+    for size, policy in (((96, 72), "stretch"), ((64, 64), "pad"), ((400, 300), "stretch")):
+        want, want_place = data.resize_image(photo, size, policy)
+        got, got_place = Preprocessor(size, policy).prepare(photo)
+        assert got_place == want_place and got.dtype == np.float32
+        assert np.abs(got - want).max() < 1e-4, (size, policy)
+        prob = np.random.default_rng(2).random((*size, 2)).astype(np.float32)
+        back = Preprocessor.to_original(prob, got_place)
+        assert back.shape == (301, 217, 2)
+        assert np.abs(back - want_place.to_original(prob)).max() < 1e-4
+
+
+# ----------------------------------------------------------------------------- one answer for "no receipt"
+
+def test_predict_and_extract_agree_when_the_score_is_under_min_score(tmp_path):
+    # the speck is segmented (the raw class map has pixels) but scores under min_score: extract says
+    # "no receipt", and so must segment's mask
+    from fcnlib.evaluate import calibrate_min_score
+
+    pairs = _labelled_set(tmp_path, 3, 2)
+    photos = [data.read_image(p) for p, _ in pairs]
+    min_score = calibrate_min_score(Predictor.load(bright_quad_model(tmp_path / "b.keras")), pairs)["min_score"]
+    predictor = Predictor.load(_bright_segmenter(tmp_path / "s.keras", min_score=min_score))
+    extracted = predictor.extract(photos)
+    segmented = predictor.segment(photos)
+    assert [e.corners is not None for e in extracted] == [s.found for s in segmented] == [True] * 3 + [False] * 2
+    for e, s in zip(extracted, segmented):
+        assert s.score == e.score and s.mask.shape == photos[0].shape[:2]
+        if s.found:
+            assert s.mask.sum() > 0.1 * s.mask.size and np.allclose(s.corners, e.corners)
+        else:
+            assert (s.prob[..., 0] > 0.5).sum() > 500  # the model did segment something
+            assert s.mask.max() == 0 and s.corners is None
+    # without a min_score (an uncalibrated or non-binary model) the mask is the model's class map
+    raw = Predictor.load(bright_quad_model(tmp_path / "b.keras")).segment(photos[3:])
+    assert raw[0].found is None and raw[0].mask.sum() > 500

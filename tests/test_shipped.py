@@ -1,33 +1,77 @@
-"""The receipt model shipped inside the package: present, small, loadable as `default`, its TFLite copy
-in step with it, and it finds receipts (synthetic here; real photos where ../shared is present)."""
+"""The receipt model shipped inside the package: one self-describing Segmenter file found through the
+"receipt" preset, small, its TFLite copy in step with it and run without TensorFlow, and it finds
+receipts (synthetic here; real photos where ../shared is present)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import fcnlib
-from fcnlib import cli, data, metrics, synth
-from fcnlib.predict import DEFAULT_MODEL, DEFAULT_TFLITE, Predictor
+from fcnlib import cli, data, metrics, presets, synth
+from fcnlib.predict import Predictor
+from fcnlib.spec import read_spec
+
+PRESET = presets.get("receipt")
 
 
-def test_shipped_files_are_small_and_describe_the_model():
-    assert DEFAULT_MODEL.is_file() and DEFAULT_TFLITE.is_file()
-    assert DEFAULT_MODEL.stat().st_size + DEFAULT_TFLITE.stat().st_size <= 8 * 1024 * 1024
-    meta = json.loads(DEFAULT_MODEL.with_suffix(".json").read_text())
-    assert meta["image_size"] == [192, 144] and meta["class_names"] == ["background", "receipt"]
-    assert 0.0 < meta["min_score"] < 1.0
+def test_the_shipped_model_is_one_small_file_that_describes_itself():
+    import keras
+
+    assert PRESET.path.is_file() and PRESET.tflite.is_file()
+    assert PRESET.path.stat().st_size <= 5 * 1024 * 1024 and PRESET.tflite.stat().st_size <= 5 * 1024 * 1024
+    assert not list(PRESET.path.parent.glob("*.json"))  # no sidecar
+    spec = read_spec(PRESET.path)
+    assert spec.preprocessor.image_size == (192, 144) and spec.preprocessor.resize == "stretch"
+    assert spec.class_names == ("background", "receipt") and spec.num_classes == 1
+    assert 0.0 < spec.min_score < 1.0
+    import fcnlib.segmenter  # noqa: F401  (registers the classes; nothing else is needed)
+
+    model = keras.saving.load_model(PRESET.path, safe_mode=True)
+    assert isinstance(model, fcnlib.segmenter.Segmenter) and model.spec == spec
 
 
-def test_default_means_the_shipped_model_and_its_tflite_copy_agrees():
+def test_receipt_preset_runs_through_litert_and_its_tflite_copy_agrees():
     predictor = fcnlib.load_pretrained()
-    assert Predictor.load("default").min_score == predictor.min_score > 0
+    assert predictor.min_score == read_spec(PRESET.path).min_score > 0
     assert predictor.runner is not None and predictor.runner.input_size == tuple(predictor.image_size)
+    assert predictor.runner.runtime == "litert"  # ai-edge-litert is a dependency
     photos = [synth.render(synth.photo_rng(123, i))[0] for i in range(4)]
-    x = np.stack([data.resize_image(p, predictor.image_size)[0] for p in photos])
+    x, _ = predictor.preprocessor(photos)
     keras_out = np.asarray(predictor.model.predict(x, verbose=0))
     assert np.abs(predictor.runner(x) - keras_out).max() < 1e-4
+    assert fcnlib.segmenter.Segmenter.from_preset("receipt").spec == predictor.spec
+
+
+def test_predict_and_extract_agree_on_synthetic_photos_without_a_receipt():
+    # empty scenes (seed 7, photos 3, 8 and 13) on which the network marks some pixels as receipt,
+    # none of them a receipt by the extraction score; photo 5 is one the model takes for a receipt
+    predictor = Predictor.load("receipt")
+    photos = [synth.render(synth.photo_rng(7, i), receipt=False)[0] for i in (3, 5, 8, 13)]
+    segmented, extracted = predictor.segment(photos), predictor.extract(photos)
+    assert [s.found for s in segmented] == [e.corners is not None for e in extracted]
+    assert sum((s.prob[..., 0] > 0.5).sum() > 0 for s in segmented if not s.found) >= 2
+    for s in segmented:
+        assert (s.mask.max() > 0) == s.found
+
+
+@pytest.mark.slow
+def test_fcn_extract_with_the_preset_imports_neither_tensorflow_nor_keras(tmp_path):
+    photo = tmp_path / "p.jpg"
+    Image.fromarray(synth.render(synth.photo_rng(321, 0), occluders=False)[0]).save(photo, quality=92)
+    script = ("import sys; from fcnlib import cli; rc = cli.main(sys.argv[1:]); "
+              "print([m for m in ('tensorflow', 'keras') if m in sys.modules]); sys.exit(rc)")
+    res = subprocess.run([sys.executable, "-c", script, "extract", str(photo), "--model", "receipt",
+                          "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert res.stdout.strip().splitlines()[-1] == "[]", res.stdout
+    assert json.loads((tmp_path / "out" / "p.json").read_text())["corners"] is not None
 
 
 def test_fcn_extract_without_a_model_finds_synthetic_receipts(tmp_path):

@@ -57,7 +57,7 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
 
 def test_train_writes_the_run_folder(tiny_synth, tmp_path):
     run = train.train(tiny_config(tiny_synth, tmp_path), verbose=0)
-    for name in ("config.yaml", "history.csv", "best.keras", "best.json", "latest.keras", "metrics.json",
+    for name in ("config.yaml", "history.csv", "best.keras", "latest.keras", "metrics.json",
                  "curves.png", "gallery.png", "state.json"):
         assert (run / name).is_file(), name
     assert (run / "logs").is_dir()

@@ -65,5 +65,6 @@ def load_model(path, **kwargs) -> keras.Model:
     """``keras.models.load_model`` with fcnlib's models, losses and metrics registered (safe mode)."""
     import fcnlib.losses  # noqa: F401  (registers the serializable losses)
     import fcnlib.metrics  # noqa: F401  (registers the serializable metrics)
+    import fcnlib.segmenter  # noqa: F401  (registers the Segmenter that wraps saved networks)
 
     return keras.models.load_model(path, **kwargs)

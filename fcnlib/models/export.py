@@ -5,18 +5,20 @@ TFLite needs a fixed input size, so :func:`to_tflite` traces a concrete function
 (batch 1, float32 in, probabilities out) through a temporary SavedModel and converts it; the custom layers use only builtin
 TFLite ops. ``quantize="int8"`` quantizes weights and activations with a representative set of
 images, falling back to float kernels for the few ops without int8 versions; inputs and outputs stay
-float32 so the same :func:`tflite_predict` serves both.
+float32 so the same :func:`tflite_predict` serves both. The models run through LiteRT
+(``ai-edge-litert``) when installed, else ``tf.lite`` (see :mod:`fcnlib.litert`).
 """
 from __future__ import annotations
 
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Iterable
 
 import numpy as np
 import tensorflow as tf
 import keras
+
+from fcnlib.litert import TFLiteRunner  # the runner lives apart so that inference needs no TensorFlow
 
 __all__ = ["to_tflite", "tflite_predict", "TFLiteRunner"]
 
@@ -77,39 +79,6 @@ def _convert(converter, quantize, samples) -> bytes:
             tf.lite.OpsSet.TFLITE_BUILTINS,
         ]
     return converter.convert()
-
-
-class TFLiteRunner:
-    """A TFLite model kept loaded for repeated calls: ``runner(images)`` on float32 (B, H, W, C) or
-    (H, W, C) returns probabilities (B, H, W, K) float32, one image per invoke (the model is traced at
-    batch 1). On a CPU, XNNPACK runs small models several times faster than a Keras call."""
-
-    def __init__(self, path, num_threads: int | None = None):
-        self.path = Path(path)
-        with warnings.catch_warnings():  # TF 2.20+ points to LiteRT (ai-edge-litert), the same runtime
-            warnings.filterwarnings("ignore", message=".*tf.lite.Interpreter is deprecated")
-            self.interpreter = tf.lite.Interpreter(model_path=str(self.path), num_threads=num_threads)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]
-        self.output = self.interpreter.get_output_details()[0]
-
-    @property
-    def input_size(self) -> tuple[int, int]:
-        return tuple(int(d) for d in self.input["shape"][1:3])
-
-    def __call__(self, images) -> np.ndarray:
-        images = np.asarray(images, dtype="float32")
-        if images.ndim == 3:
-            images = images[None]
-        expected = tuple(self.input["shape"][1:])
-        if images.shape[1:] != expected:
-            raise ValueError(f"{self.path}: model expects images of shape {expected}, got {images.shape[1:]}")
-        results = []
-        for image in images:
-            self.interpreter.set_tensor(self.input["index"], image[None])
-            self.interpreter.invoke()
-            results.append(self.interpreter.get_tensor(self.output["index"])[0].copy())
-        return np.stack(results).astype("float32")
 
 
 def tflite_predict(path, images) -> np.ndarray:

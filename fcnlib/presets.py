@@ -1,0 +1,73 @@
+"""Shipped models by name, in the manner of keras-hub's presets.
+
+A preset is a `Segmenter` `.keras` file inside the package (it describes itself: input size, resize,
+class names, `min_score`) and, optionally, its TFLite copy, which `fcnlib.predict` runs through LiteRT
+so that a one-photo command starts without TensorFlow. Names work wherever a model is asked for:
+`Segmenter.from_preset("receipt")`, `Predictor.load("receipt")`, `fcn extract --model receipt`.
+
+This module imports neither Keras nor TensorFlow.
+
+Example:
+
+>>> list_presets()
+['receipt']
+>>> get("receipt").path.name
+'receipt_unet.keras'
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS = Path(__file__).parent / "weights"
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A shipped model: its `Segmenter` file, its TFLite copy (or None) and one line on what it is."""
+
+    name: str
+    path: Path
+    tflite: Path | None
+    description: str
+
+
+_PRESETS = {
+    "receipt": Preset(
+        "receipt", WEIGHTS / "receipt_unet.keras", WEIGHTS / "receipt_unet.tflite",
+        "U-Net that finds one receipt in a phone photo (binary), trained on synthetic receipts only; "
+        "see experiments/results/shipped_model.md"),
+}
+# old names kept working for one version, with a DeprecationWarning
+_ALIASES = {"default": "receipt"}
+
+
+def list_presets() -> list[str]:
+    """Names of the shipped models."""
+    return list(_PRESETS)
+
+
+def is_preset(name) -> bool:
+    """True when `name` (a string) names a preset or a deprecated alias of one."""
+    return isinstance(name, str) and (name in _PRESETS or name in _ALIASES)
+
+
+def get(name: str) -> Preset:
+    """The preset called `name`; a clear error listing the presets when there is none.
+
+    Example:
+
+    >>> get("receipt").tflite.suffix
+    '.tflite'
+    """
+    if name in _ALIASES:
+        warnings.warn(f"model name {name!r} is deprecated; use {_ALIASES[name]!r}", DeprecationWarning,
+                      stacklevel=2)
+        name = _ALIASES[name]
+    if name not in _PRESETS:
+        raise ValueError(f"unknown preset {name!r}; presets: {', '.join(list_presets())}")
+    preset = _PRESETS[name]
+    if not preset.path.is_file():
+        raise FileNotFoundError(f"{preset.path}: the {name!r} preset's model is missing from this install")
+    return preset
