@@ -57,7 +57,7 @@ def _synth(args) -> int:
     from fcnlib import synth
 
     pairs = synth.generate(args.out, n=args.n, seed=args.seed, height=args.height, width=args.width,
-                           negatives=args.negatives)
+                           negatives=args.negatives, documents=args.documents)
     print(pairs)
     return 0
 
@@ -188,13 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--negatives", help="folder of photos with no object (all-zero masks)")
     s.set_defaults(func=_import_quads)
 
-    s = sub.add_parser("synth", help="generate synthetic receipt photos with masks")
+    s = sub.add_parser("synth", help="generate synthetic document photos (receipts, pages) with masks")
     s.add_argument("out")
     s.add_argument("--n", type=int, default=500)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--height", type=int, default=800)
     s.add_argument("--width", type=int, default=600)
-    s.add_argument("--negatives", type=float, default=0.15, help="share of photos with no receipt")
+    s.add_argument("--negatives", type=float, default=0.15, help="share of photos with no paper")
+    s.add_argument("--documents", type=float, default=0.3,
+                   help="share of the photos with paper that show a page (letter, form, table...) not a receipt")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("models", help="table of the models: parameters, GFLOPs, output shape")

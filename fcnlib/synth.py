@@ -1,15 +1,23 @@
-"""Synthetic receipt photos: fcnlib's embedded default dataset.
+"""Synthetic document photos: fcnlib's embedded default dataset.
 
-`render` draws one phone-like photo of a paper receipt (long narrow white to off-white paper with
-printed lines, totals, logos, barcodes, QR-like blocks, stamps; torn or zigzag ends, creases, curl) on
-a procedural scene (wood, desks, laptops, keyboards, fabric, stone, light tables, clutter), at any
-angle and perspective, sometimes partly covered by fingers or objects, with shadows, uneven light,
-blur, noise and JPEG artefacts, together with its exact mask (the visible receipt pixels) and the
-receipt's four paper corners. `generate` writes a dataset of such photos in the layout fcnlib reads
-(`original/`, `mask/`, `corners/`, `pairs.txt`).
+`render` draws one phone-like photo of one paper document, with its exact mask (the visible pixels of
+that sheet) and the paper's four corners. The document is a receipt (long narrow white to off-white
+paper with printed lines, totals, logos, barcodes, QR-like blocks, stamps; torn or zigzag ends, creases,
+curl) or a page (A4, Letter or book shapes; letters with letterheads, invoice tables, forms with
+coloured fields and checkboxes, ruled notebook pages with handwriting, book pages; white or coloured
+paper; folded in thirds or halves, creased, crumpled, curled; sometimes on a stack of other sheets or
+held in hands). The model has one class, "document", of which receipts are a kind; in a stack only the
+top sheet is labelled (it is the one sheet whose four corners show, the one `fcn extract` flattens).
 
-Everything is drawn with PIL's C-level operations and vectorised numpy, so one core makes well over
-20 photos/s at 600x800. Photo i of a seed is the same whatever the dataset size: its generator is
+Scenes: wood, desks, fabric, stone, beds, carpets, tiles, laps (denim), car seats, laptops, keyboards,
+clutter and hard negatives (tablets, boxes, bags, light drawer fronts, pages cut by the frame edge),
+at any angle and perspective, sometimes partly covered by fingers or objects, with shadows, uneven
+light, the phone's flash (hotspot, fall-off, glare), defocus and motion blur, noise and JPEG
+artefacts. `generate` writes a dataset of such photos in the layout fcnlib reads (`original/`,
+`mask/`, `corners/`, `pairs.txt`); its `documents` share sets how many paper photos show a page.
+
+Everything is drawn with PIL's C-level operations and vectorised numpy on one core (`fcn synth` prints
+the rate in photos/s). Photo i of a seed is the same whatever the dataset size: its generator is
 seeded from (seed, i).
 """
 from __future__ import annotations
@@ -155,7 +163,18 @@ class _Pen:
 
 
 _TILE = 448  # side of the pre-rendered surface tiles (drawn at half the photo's resolution)
-_KINDS = ("wood", "desk", "fabric", "stone")
+_KINDS = ("wood", "desk", "fabric", "stone", "bed", "carpet", "tiles", "denim", "seat")
+_KIND_P = (0.27, 0.27, 0.08, 0.08, 0.08, 0.05, 0.06, 0.06, 0.05)
+_BED = [((250, 250, 248), (196, 196, 200)), ((236, 240, 248), (170, 180, 200)), ((244, 236, 226), (190, 176, 160)),
+        ((200, 210, 200), (130, 150, 132)), ((120, 130, 160), (60, 66, 90)), ((230, 200, 205), (170, 130, 140))]
+_CARPET = [((150, 140, 128), (90, 82, 74)), ((110, 110, 116), (60, 60, 66)), ((170, 60, 60), (100, 30, 34)),
+           ((70, 80, 120), (36, 40, 66)), ((200, 190, 170), (150, 138, 120))]
+_TILES = [((236, 234, 228), (120, 118, 114)), ((210, 200, 186), (110, 100, 90)), ((190, 110, 80), (90, 60, 50)),
+          ((170, 172, 176), (70, 72, 76)), ((240, 240, 240), (60, 60, 62))]
+_DENIM = [((90, 120, 170), (30, 44, 80)), ((60, 80, 120), (20, 28, 50)), ((60, 60, 64), (20, 20, 24)),
+          ((190, 170, 130), (120, 104, 76)), ((150, 170, 200), (80, 100, 140))]
+_SEAT = [((70, 70, 74), (24, 24, 26)), ((50, 50, 56), (14, 14, 16)), ((190, 176, 150), (110, 98, 80)),
+         ((110, 100, 90), (50, 44, 40))]
 
 
 def _tone(rng: np.random.Generator, kind: str, h2: int, w2: int) -> np.ndarray:
@@ -189,10 +208,36 @@ def _tone(rng: np.random.Generator, kind: str, h2: int, w2: int) -> np.ndarray:
             tone = 0.5 * ((np.sin(2 * np.pi * u / p) > 0).astype(np.float32)
                           + (np.sin(2 * np.pi * v / p) > 0).astype(np.float32))
         tone = tone + 0.1 * _field(rng, h2, w2, 6, 5)
-    else:  # stone / marble / terrazzo
+    elif kind == "stone":  # stone / marble / terrazzo
         n = _field(rng, h2, w2, 8, 6) + 0.5 * _field(rng, h2, w2, 24, 18)
         veins = np.abs(np.sin(rng.uniform(3, 9) * n)) ** 0.2
         tone = 0.15 + 0.5 * (1 - veins) + 0.08 * _field(rng, h2, w2, 100, 75)
+    elif kind == "bed":  # a duvet or sheet: broad soft folds, light and shade, a faint weave
+        f = 2.5 * _field(rng, h2, w2, 4, 4) + 0.6 * _field(rng, h2, w2, 9, 8)
+        tone = 0.3 + 0.35 * (np.sin(2.2 * f) + 1) / 2 + 0.02 * _field(rng, h2, w2, h2 // 2, w2 // 2)
+    elif kind == "carpet":  # pile: fine random texture over a mottled tone
+        tone = 0.5 + 0.22 * _field(rng, h2, w2, h2 // 2, w2 // 2) + 0.12 * _field(rng, h2, w2, 20, 16)
+    elif kind == "tiles":  # floor or wall tiles with grout lines
+        yy, xx = np.mgrid[0:h2, 0:w2].astype(np.float32)
+        p, g = rng.uniform(35, 120), rng.uniform(1.0, 3.0)
+        off = (np.floor(yy / p) % 2) * p / 2 * (rng.random() < 0.3)  # running bond sometimes
+        grout = (np.mod(yy, p) < g) | (np.mod(xx + off, p) < g)
+        tone = 0.25 + 0.08 * _field(rng, h2, w2, 30, 30) + 0.04 * _field(rng, h2, w2, 4, 4)
+        tone = np.where(grout, 0.9, tone)
+    elif kind == "denim":  # trousers on a lap: diagonal twill, faded patches
+        yy, xx = np.mgrid[0:h2, 0:w2].astype(np.float32)
+        p = rng.uniform(2.0, 3.5)
+        tone = 0.45 + 0.15 * np.sin(2 * np.pi * (xx + yy) / p) + 0.2 * _field(rng, h2, w2, h2 // 3, w2 // 3)
+        tone = tone + 0.2 * _field(rng, h2, w2, 5, 4)
+    else:  # car seat: fabric or perforated leather, stitched channels
+        yy, xx = np.mgrid[0:h2, 0:w2].astype(np.float32)
+        tone = 0.45 + 0.1 * _field(rng, h2, w2, 6, 5) + 0.12 * _field(rng, h2, w2, h2 // 2, w2 // 2)
+        if rng.random() < 0.5:
+            q = rng.uniform(4, 7)
+            tone = tone + 0.25 * ((np.sin(2 * np.pi * xx / q) * np.sin(2 * np.pi * yy / q)) > 0.85)
+        ch = rng.uniform(60, 140)
+        c = np.mod(xx, ch)
+        tone = tone + 0.35 * (c < 2.5) - 0.12 * np.exp(-((c - ch / 2) / (ch / 3)) ** 2)
     return tone
 
 
@@ -206,18 +251,25 @@ def _tone_tiles() -> dict[str, list[Image.Image]]:
 
 def _background(rng: np.random.Generator, h: int, w: int) -> Image.Image:
     """A surface photo (RGB h x w): a random crop of a tone tile, turned, recoloured, contrast varied."""
-    kind = _KINDS[rng.choice(4, p=[0.4, 0.38, 0.1, 0.12])]
+    kind = _KINDS[rng.choice(len(_KINDS), p=_KIND_P)]
     tiles = _tone_tiles()[kind]
     tile = tiles[rng.integers(len(tiles))].transpose(Image.Transpose(int(rng.integers(7))))
     cw, ch = min(_TILE, max(2, w // 2)), min(_TILE, max(2, h // 2))
     x, y = int(rng.integers(0, _TILE - cw + 1)), int(rng.integers(0, _TILE - ch + 1))
-    palette = {"wood": _WOOD, "desk": _DESK, "fabric": _FABRIC, "stone": _DESK + [((235, 233, 228), (120, 118, 115))]}
+    palette = {"wood": _WOOD, "desk": _DESK, "fabric": _FABRIC, "stone": _DESK + [((235, 233, 228), (120, 118, 115))],
+               "bed": _BED, "carpet": _CARPET, "tiles": _TILES, "denim": _DENIM, "seat": _SEAT}
     light, dark = palette[kind][rng.integers(len(palette[kind]))]
     light, dark = _jitter(rng, light), _jitter(rng, dark)
     c, b = rng.uniform(0.6, 1.4), rng.uniform(-0.1, 0.1)
     t = np.clip(0.5 + (_RAMP / 255 - 0.5) * c + b, 0, 1)
     tone = tile.crop((x, y, x + cw, y + ch)).resize((w, h), Image.Resampling.BILINEAR)
-    return Image.merge("RGB", [tone.point(_lut(lo + (hi - lo) * t)) for lo, hi in zip(light, dark)])
+    out = Image.merge("RGB", [tone.point(_lut(lo + (hi - lo) * t)) for lo, hi in zip(light, dark)])
+    if kind == "denim" and rng.random() < 0.6:  # a lap: the dark gap between the thighs, from below
+        cx, top = rng.uniform(0.3, 0.7) * w, rng.uniform(0.2, 0.7) * h
+        half = rng.uniform(0.04, 0.12) * w
+        ImageDraw.Draw(out).polygon([(cx, top), (cx + half, h), (cx - half, h)],
+                                    fill=_jitter(rng, (22, 22, 26), 6))
+    return out
 
 
 def _draw_laptop(rng, d: _Pen, h: int, w: int) -> None:
@@ -363,8 +415,11 @@ def _draw_object(rng, d: _Pen, h: int, w: int) -> None:
     kind = rng.choice(["paper", "note", "card", "pen", "phone", "mouse", "coin", "cable", "book"],
                       p=[0.2, 0.1, 0.1, 0.15, 0.1, 0.08, 0.07, 0.1, 0.1])
     cx, cy, ang = rng.uniform(-0.1, 1.1) * w, rng.uniform(-0.1, 1.1) * h, rng.uniform(0, np.pi)
-    if kind == "paper":
+    if kind == "paper":  # cut by a frame edge: a whole page in the frame is a document, not clutter
         pw = w * rng.uniform(0.5, 0.9)
+        side = rng.integers(4)
+        cx = [rng.uniform(-0.3, 0.0) * w, rng.uniform(1.0, 1.3) * w, cx, cx][side]
+        cy = [cy, cy, rng.uniform(-0.3, 0.0) * h, rng.uniform(1.0, 1.3) * h][side]
         poly = _rot_rect(cx, cy, pw, pw * 1.414, ang)
         d.polygon(poly, fill=_jitter(rng, (236, 236, 232), 6))
         c, s = math.cos(ang), math.sin(ang)
@@ -415,6 +470,14 @@ def _draw_object(rng, d: _Pen, h: int, w: int) -> None:
 
 # ----------------------------------------------------------------------------- the receipt itself
 
+@lru_cache(maxsize=2048)
+def _scaled_strip(kind: str, index: int, cw: float, th: int) -> Image.Image:
+    """Text strip `index` of `kind` scaled to glyphs cw wide and th high (shared by all photos)."""
+    src = _strips()[kind][index]
+    src_cw = _STRIP_H if kind == "cjk" else 15.0
+    return src.resize((max(2, int(src.width * cw / src_cw)), th), Image.Resampling.BILINEAR)
+
+
 def _text(rng, ink: Image.Image, kind: str, x: float, y: float, n_chars: float, cw: float, th: float,
           bold: bool = False, cache: dict | None = None) -> None:
     """Paste a run of about n_chars glyphs of width cw, height th at (x, y) into the ink layer.
@@ -424,10 +487,7 @@ def _text(rng, ink: Image.Image, kind: str, x: float, y: float, n_chars: float, 
     key = (kind, round(cw, 1), max(2, int(th)))
     strip = None if cache is None else cache.get(key)
     if strip is None:
-        strips = _strips()[kind]
-        src = strips[rng.integers(len(strips))]
-        src_cw = _STRIP_H if kind == "cjk" else 15.0
-        strip = src.resize((max(2, int(src.width * cw / src_cw)), key[2]), Image.Resampling.BILINEAR)
+        strip = _scaled_strip(kind, int(rng.integers(len(_strips()[kind]))), *key[1:])
         if cache is not None:
             cache[key] = strip
     tw = int(min(strip.width - 1, max(2, n_chars * cw)))
@@ -634,14 +694,302 @@ def _receipt(rng, pw: int, ph: int) -> tuple[Image.Image, Image.Image, int]:
     return paper, alpha, m
 
 
+# ----------------------------------------------------------------------------- documents (pages other than receipts)
+
+_PAGE_WHITES = [(248, 248, 246), (244, 244, 240), (240, 240, 236), (250, 250, 250), (236, 238, 240),
+                (242, 240, 234)]
+_PAGE_COLOURS = [(250, 242, 170), (252, 222, 228), (212, 230, 250), (216, 240, 216), (240, 226, 198),
+                 (250, 214, 172), (226, 214, 240)]
+_ACCENTS = [(30, 70, 150), (180, 30, 40), (20, 120, 80), (230, 120, 20), (90, 40, 130), (40, 40, 40),
+            (0, 130, 170)]
+_FIELD_FILLS = [(220, 232, 250), (252, 246, 200), (250, 226, 232), (222, 244, 226), (232, 232, 232)]
+_PEN_INKS = [(20, 40, 140), (25, 25, 30), (40, 60, 170), (10, 80, 160), (150, 30, 40)]
+_PAGE_KINDS = ("letter", "table", "form", "notebook", "book")
+_PAGE_ASPECTS = (1.414, 1.294, 1.5, 1.333)  # A4, Letter, book page, a cropped page
+
+
+def _handwriting(rng, d: ImageDraw.ImageDraw, x0: float, y: float, length: float, size: float, width: int) -> None:
+    """Cursive-like handwriting along a baseline: words of looping, slanted strokes, size = x-height (px)."""
+    x = x0
+    slant = rng.uniform(-0.1, 0.45) * size
+    while x < x0 + length - size:
+        wl = min(max(size * rng.uniform(1.5, 6.0), length * rng.uniform(0.08, 0.3)), x0 + length - x)
+        n_loops = max(1.0, wl / size * rng.uniform(0.8, 1.2))
+        t = np.linspace(0, 1, max(8, int(n_loops * 7)))
+        phase = 2 * np.pi * n_loops * t
+        amp = size * (0.5 + 0.15 * np.sin(rng.uniform(1, 4) * phase + rng.uniform(0, 6)))
+        ys = y - amp * (1 - np.cos(phase)) * rng.uniform(0.45, 0.55)
+        if rng.random() < 0.5:  # an ascender or a descender somewhere in the word
+            k = int(rng.integers(len(t)))
+            ys[k] += size * rng.choice([-1.2, 1.0])
+        xs = x + wl * t - 0.35 * size * np.sin(phase) + slant * (y - ys) / max(size, 1e-6)
+        d.line(list(zip(xs.tolist(), ys.tolist())), fill=255, width=width, joint="curve")
+        x += wl + size * rng.uniform(0.7, 1.4)
+
+
+def _page_layout(rng, kind: str, paper: Image.Image, ink: Image.Image, pen: Image.Image,
+                 x0: float, x1: float, y0: float, y1: float, script: str) -> None:
+    """Print a page's content between (x0, y0) and (x1, y1): coloured fills go straight onto `paper`,
+    printed text onto `ink` (L, 255 = ink), handwriting onto `pen` (L)."""
+    width = x1 - x0
+    n_cols = rng.uniform(55, 95) if kind != "notebook" else rng.uniform(40, 60)
+    cw = width / n_cols
+    th = cw * rng.uniform(1.3, 1.7)
+    lh = th * rng.uniform(1.3, 1.9)
+    di, dp, dc = ImageDraw.Draw(ink), ImageDraw.Draw(pen), ImageDraw.Draw(paper)
+    accent = _jitter(rng, _ACCENTS[rng.integers(len(_ACCENTS))], 12)
+    light = tuple(int(255 - (255 - c) * rng.uniform(0.15, 0.35)) for c in accent)
+    hand = max(1, int(round(cw * rng.uniform(0.25, 0.45))))
+    cache: dict = {}
+    y = y0
+
+    def text(x, n, scale=1.0, bold=False, k=None):
+        k = k or (script if rng.random() < 0.85 else "digits")
+        f = 1.6 if k == "cjk" else 1.0
+        if y + th * scale < y1 and n >= 1:
+            _text(rng, ink, k, x, y, n / f, cw * scale * f, th * scale, bold, cache)
+
+    def paragraph(n_lines, x_a=x0, x_b=x1, scale=1.0):
+        nonlocal y
+        cols = (x_b - x_a) / (cw * scale)
+        for j in range(n_lines):
+            if y + th * scale > y1:
+                return
+            frac = rng.uniform(0.3, 0.9) if j == n_lines - 1 else rng.uniform(0.93, 1.0)
+            text(x_a + (cw * scale * 3 if j == 0 and rng.random() < 0.4 else 0), cols * frac, scale)
+            y += lh * scale
+
+    def letterhead():
+        nonlocal y
+        hh = (y1 - y0) * rng.uniform(0.06, 0.11)
+        style = rng.integers(3)
+        if style == 0:  # a coloured band across the top
+            dc.rectangle([0, 0, paper.width, y0 + hh * 0.7], fill=accent)
+            text(x0, rng.uniform(10, 25), 1.6, True, "bold")
+        else:  # a logo and the name, a rule below
+            s = hh * 0.9
+            lx = x0 if style == 1 else x1 - s
+            if rng.random() < 0.5:
+                dc.ellipse([lx, y, lx + s, y + s], fill=accent)
+            else:
+                dc.rectangle([lx, y, lx + s, y + s], fill=accent)
+            y_save = y
+            y += s * 0.15
+            text(x0 + s * 1.2 if style == 1 else x0, rng.uniform(12, 28), rng.uniform(1.4, 2.2), True,
+                 "bold" if script == "latin" else "cjk")
+            y = y_save + s * 0.6
+            text(x0 + s * 1.2 if style == 1 else x0, rng.uniform(20, 45), 0.8)
+            y = y_save
+            dc.line([(x0, y + hh), (x1, y + hh)], fill=accent, width=max(1, int(th / 4)))
+        y = y0 + hh * 1.4
+
+    if kind == "notebook":  # ruled paper, a margin line, handwriting on some rules
+        rule = lh * rng.uniform(0.9, 1.3)
+        blue = _jitter(rng, (150, 180, 220), 10)
+        for yy in np.arange(y0 + rule, y1, rule):
+            dc.line([(0, yy), (paper.width, yy)], fill=blue, width=max(1, int(rule / 14)))
+        dc.line([(x0 + width * 0.08, 0), (x0 + width * 0.08, paper.height)], fill=(220, 120, 130),
+                width=max(1, int(rule / 12)))
+        size = rule * rng.uniform(0.3, 0.45)
+        for yy in np.arange(y0 + rule, y1, rule):
+            if rng.random() < 0.8:
+                _handwriting(rng, dp, x0 + width * rng.uniform(0.1, 0.2), yy - rule * 0.1,
+                             width * rng.uniform(0.4, 0.9), size, hand)
+        return
+    if kind in ("letter", "table", "form") and rng.random() < 0.7:
+        letterhead()
+    if kind == "book":
+        ncol = 1 if rng.random() < 0.7 else 2
+        text(x0 + width * 0.3, rng.uniform(10, 30), 0.9)  # running head
+        y += lh * 2
+        if rng.random() < 0.4:
+            text(x0, rng.uniform(10, 30), 1.8, True, "bold")
+            y += lh * 2.5
+        top = y
+        gut = width * 0.05
+        cwid = (width - gut * (ncol - 1)) / ncol
+        for c in range(ncol):
+            y = top
+            xa = x0 + c * (cwid + gut)
+            while y < y1 - lh * 3:
+                if rng.random() < 0.12:  # a figure
+                    fh = min(cwid * rng.uniform(0.4, 0.7), y1 - y - lh * 2)
+                    dc.rectangle([xa, y, xa + cwid, y + fh], fill=_jitter(rng, (150, 150, 150), 40))
+                    y += fh + lh
+                paragraph(int(rng.integers(3, 12)), xa, xa + cwid)
+                y += lh * 0.4
+        return
+    if kind == "letter":
+        for _ in range(int(rng.integers(2, 5))):
+            text(x0, rng.uniform(15, 35))
+            y += lh
+        y += lh
+        text(x1 - cw * 20, rng.uniform(10, 18))
+        y += lh * 2
+        text(x0, rng.uniform(20, 50), 1.0, True)
+        y += lh * 2
+        while y < y1 - lh * 8:
+            paragraph(int(rng.integers(2, 9)))
+            y += lh * 0.8
+        text(x0, rng.uniform(8, 20))
+        y += lh * 1.5
+        _handwriting(rng, dp, x0, y + lh, width * rng.uniform(0.2, 0.4), lh * rng.uniform(0.5, 0.9), hand)
+        y += lh * 2
+        text(x0, rng.uniform(10, 25))
+        return
+    if kind == "table":
+        text(x0, rng.uniform(10, 25), 1.8, True, "bold" if script == "latin" else "cjk")
+        y += lh * 2.5
+        for _ in range(int(rng.integers(1, 4))):
+            text(x0, rng.uniform(15, 40))
+            y += lh
+        y += lh
+        n_c = int(rng.integers(3, 7))
+        edges = np.sort(np.r_[0, rng.uniform(0.15, 0.9, n_c - 1), 1]) * width + x0
+        row = lh * rng.uniform(1.2, 1.8)
+        n_r = int(max(3, min((y1 - y) / row - 4, rng.integers(6, 30))))
+        top = y
+        grid = rng.random() < 0.5
+        dc.rectangle([x0, top, x1, top + row], fill=light)
+        lw = max(1, int(th / 6))
+        for r in range(n_r + 1):
+            if rng.random() < 0.3 and r > 0 and r % 2 == 0:
+                dc.rectangle([x0, top + r * row, x1, top + (r + 1) * row], fill=_jitter(rng, (238, 238, 238), 3))
+            y = top + r * row + (row - th) / 2
+            for c in range(n_c):
+                cols = (edges[c + 1] - edges[c]) / cw - 2
+                text(edges[c] + cw, cols * rng.uniform(0.3, 0.9), 1.0, r == 0, "digits" if c > 0 and r > 0 else None)
+            di.line([(x0, top + (r + 1) * row), (x1, top + (r + 1) * row)], fill=255, width=lw)
+        bottom = top + (n_r + 1) * row
+        di.line([(x0, top), (x1, top)], fill=255, width=lw)
+        if grid:
+            for e in edges:
+                di.line([(e, top), (e, bottom)], fill=255, width=lw)
+        y = bottom + lh
+        for _ in range(int(rng.integers(1, 4))):
+            text(x1 - cw * 25, 24, 1.0, True, "digits")
+            y += lh
+        if rng.random() < 0.5:
+            paragraph(int(rng.integers(1, 5)))
+        return
+    # form: labelled fields filled with a pale colour, checkboxes, handwriting in some fields
+    text(x0, rng.uniform(10, 30), 1.7, True, "bold" if script == "latin" else "cjk")
+    y += lh * 2
+    fill = _jitter(rng, _FIELD_FILLS[rng.integers(len(_FIELD_FILLS))], 4)
+    lw = max(1, int(th / 7))
+    while y < y1 - lh * 3:
+        r = rng.random()
+        if r < 0.15:  # a section heading on a coloured band
+            dc.rectangle([x0, y - lh * 0.2, x1, y + th * 1.3], fill=light if rng.random() < 0.6 else accent)
+            text(x0 + cw, rng.uniform(10, 30), 1.0, True)
+            y += lh * 1.6
+        elif r < 0.3:  # a row of checkboxes
+            s = th * 1.1
+            for bx in np.linspace(x0, x1 - width * 0.25, int(rng.integers(2, 5))):
+                di.rectangle([bx, y, bx + s, y + s], outline=255, width=lw)
+                if rng.random() < 0.4:
+                    dp.line([(bx + s * 0.1, y + s * 0.5), (bx + s * 0.4, y + s * 0.9), (bx + s * 1.1, y - s * 0.2)],
+                            fill=255, width=hand)
+                _text(rng, ink, script, bx + s * 1.5, y, 12, cw, th, cache=cache)
+            y += lh * 1.6
+        else:  # one or two labelled fields on a line
+            n_f = 1 + int(rng.random() < 0.4)
+            fw = width / n_f
+            fh = th * rng.uniform(1.6, 2.6)
+            for k in range(n_f):
+                fx = x0 + k * fw
+                lab = fw * rng.uniform(0.2, 0.35)
+                _text(rng, ink, script, fx, y + (fh - th) / 2, lab / cw * 0.8, cw, th, cache=cache)
+                box = [fx + lab, y, fx + fw - cw * 1.5, y + fh]
+                dc.rectangle(box, fill=fill)
+                di.rectangle(box, outline=255, width=lw) if rng.random() < 0.6 else di.line(
+                    [(box[0], box[3]), (box[2], box[3])], fill=255, width=lw)
+                if rng.random() < 0.6:
+                    _handwriting(rng, dp, box[0] + cw, box[3] - fh * 0.25, (box[2] - box[0]) * rng.uniform(0.3, 0.9),
+                                 fh * 0.3, hand)
+            y += fh + lh * 0.7
+
+
+def _paper_shade(rng, W: int, H: int, folds: list, crumple: bool, scale: int = 4) -> Image.Image:
+    """Shading (L, 255 = unshaded) of a paper of W x H: bow across, gradient, folds (each panel tilted
+    towards or away from the light, a bright ridge and a dark valley along the fold) and crumples."""
+    sh, sw = max(2, H // scale), max(2, W // scale)
+    v = np.linspace(0, 1, sh, dtype=np.float32)[:, None]
+    u = np.linspace(0, 1, sw, dtype=np.float32)[None, :]
+    shade = 1 - rng.uniform(0, 0.06) * (np.cos(np.pi * (u - rng.uniform(0.2, 0.8)) * 2) + 1) / 2
+    shade = shade + rng.uniform(-0.05, 0.05) * v + 0.025 * _field(rng, sh, sw, 4, 3)
+    for axis, pos in folds:
+        c = v if axis == 0 else u
+        n = sh if axis == 0 else sw
+        tilt = rng.uniform(0.03, 0.12) * rng.choice([-1, 1])
+        shade = shade + tilt * (c > pos) - tilt / 2
+        shade = shade + rng.uniform(0.03, 0.08) * np.exp(-((c - pos) * n / 1.2) ** 2) * rng.choice([-1, 1])
+    if crumple:
+        f = _field(rng, sh, sw, 7, 6) + 0.5 * _field(rng, sh, sw, 16, 12)
+        shade = shade - rng.uniform(0.04, 0.1) * np.exp(-(f / 0.06) ** 2) + 0.04 * f
+    return Image.fromarray(np.clip(shade * 255, 0, 255).astype(np.uint8)).resize((W, H), Image.Resampling.BILINEAR)
+
+
+def _document(rng, pw: int, ph: int) -> tuple[Image.Image, Image.Image, int, list]:
+    """Draw a page (letter, invoice table, form, notebook, book page) pw x ph px on a canvas with margin
+    m; returns (rgb, alpha, m, folds) where folds lists (axis, position) of the page's fold lines."""
+    m = max(6, int(0.06 * pw))
+    W, H = pw + 2 * m, ph + 2 * m
+    coloured = rng.random() < 0.22
+    pc = _jitter(rng, (_PAGE_COLOURS if coloured else _PAGE_WHITES)[rng.integers(7 if coloured else 6)], 3)
+    paper = Image.new("RGB", (W, H), pc)
+    ink = Image.new("L", (W, H), 0)
+    pen = Image.new("L", (W, H), 0)
+    kind = _PAGE_KINDS[rng.choice(5, p=[0.3, 0.22, 0.2, 0.12, 0.16])]
+    pad = pw * rng.uniform(0.07, 0.14)
+    _page_layout(rng, kind, paper, ink, pen, m + pad, m + pw - pad, m + ph * rng.uniform(0.04, 0.09),
+                 m + ph * rng.uniform(0.9, 0.96), "cjk" if rng.random() < 0.2 else "latin")
+    ink = ink.point(_lut(_RAMP * rng.uniform(0.6, 0.95)))
+    ink_col = _jitter(rng, [(20, 20, 24), (40, 40, 46), (30, 30, 60)][rng.integers(3)], 6)
+    paper = Image.composite(Image.new("RGB", (W, H), ink_col), paper, ink)
+    if pen.getbbox():
+        pen = pen.point(_lut(_RAMP * rng.uniform(0.6, 0.9)))
+        paper = Image.composite(Image.new("RGB", (W, H), _jitter(rng, _PEN_INKS[rng.integers(5)], 10)), paper, pen)
+    folds = []
+    r = rng.random()
+    if r < 0.3:  # letter fold in thirds
+        folds = [(0, 1 / 3 + rng.normal(0, 0.01)), (0, 2 / 3 + rng.normal(0, 0.01))]
+    elif r < 0.45:  # folded in half, one way or both
+        folds = [(0, 0.5 + rng.normal(0, 0.01))] + ([(1, 0.5 + rng.normal(0, 0.01))] if rng.random() < 0.4 else [])
+    elif r < 0.5:
+        folds = [(1, 0.5 + rng.normal(0, 0.01))]
+    # the fold positions are fractions of the paper; the shade covers the canvas around it
+    canvas = [(a, (m + p * (ph if a == 0 else pw)) / (H if a == 0 else W)) for a, p in folds]
+    shade = _paper_shade(rng, W, H, canvas, rng.random() < 0.12)
+    paper = ImageChops.multiply(paper, Image.merge("RGB", [shade] * 3))
+    alpha = Image.new("L", (W, H), 0)
+    da = ImageDraw.Draw(alpha)
+    da.rectangle([m, m, m + pw - 1, m + ph - 1], fill=255)
+    if kind == "notebook" and rng.random() < 0.5:  # punched holes along the left edge
+        rr = pw * 0.02
+        for yy in np.linspace(m + ph * 0.2, m + ph * 0.8, int(rng.choice([2, 3, 4]))):
+            da.ellipse([m + pw * 0.04, yy - rr, m + pw * 0.04 + 2 * rr, yy + rr], fill=0)
+    return paper, alpha, m, folds
+
+
 # ----------------------------------------------------------------------------- geometry
 
-def _place(rng, h: int, w: int) -> tuple[np.ndarray, float]:
-    """Sample the receipt's quadrilateral in the photo (TL, TR, BR, BL of the paper) and its aspect."""
+def _place(rng, h: int, w: int, page: bool = False, held: bool = False) -> tuple[np.ndarray, float]:
+    """Sample the paper's quadrilateral in the photo (TL, TR, BR, BL of the paper) and its aspect.
+
+    Receipts are long and narrow; pages (page=True) have the shapes of A4, Letter and book pages and
+    are larger in the frame when held (held=True).
+    """
     for _ in range(200):
-        aspect = float(np.clip(rng.lognormal(np.log(2.1), 0.35), 1.15, 4.6))
-        frac = rng.uniform(0.25, 0.65) if rng.random() < 0.7 else rng.uniform(0.11, 0.78)
+        if page:
+            aspect = float(_PAGE_ASPECTS[rng.integers(len(_PAGE_ASPECTS))] * rng.normal(1, 0.015))
+            frac = rng.uniform(0.4, 0.78) if held else rng.uniform(0.18, 0.75)
+        else:
+            aspect = float(np.clip(rng.lognormal(np.log(2.1), 0.35), 1.15, 4.6))
+            frac = rng.uniform(0.25, 0.65) if rng.random() < 0.7 else rng.uniform(0.11, 0.78)
         r = rng.random()
+        if held:
+            r = 0.0
         if r < 0.55:
             angle = rng.normal(0, 9)
         elif r < 0.8:
@@ -727,10 +1075,22 @@ def _lighting(rng, photo: Image.Image, shadow: Image.Image, top: Image.Image) ->
     if rng.random() < 0.3:  # a broad soft shadow (the phone, the photographer)
         cx, cy, r = rng.uniform(-0.5, 0.5), rng.uniform(-0.5, 0.5), rng.uniform(0.25, 0.5)
         light -= rng.uniform(0.1, 0.3) * np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (r * r))
+    flash = rng.random() < 0.2
+    if flash:  # the phone's flash: light falls off from the middle
+        light -= rng.uniform(0.3, 0.8) * (xx ** 2 + yy ** 2)
     light = np.clip(light, 0.2, None)
     # everything smooth is computed at a quarter of the resolution, then scaled up once
     qw, qh = max(2, w // 4), max(2, h // 4)
     field = np.asarray(Image.fromarray(light.astype(np.float32), "F").resize((qw, qh), Image.Resampling.BILINEAR))
+    glare = None
+    if flash:  # ... with a hotspot, and on glossy paper sometimes a specular glare
+        fy, fx = np.ogrid[0:qh, 0:qw]
+        cx, cy = rng.normal(0.5, 0.12) * qw, rng.normal(0.5, 0.12) * qh
+        d2 = ((fx - cx) ** 2 + (fy - cy) ** 2) / float(qw * qw)
+        field = field + rng.uniform(0.15, 0.5) * np.exp(-d2 / rng.uniform(0.02, 0.08))
+        if rng.random() < 0.5:
+            spot = rng.uniform(60, 220) * np.exp(-d2 / rng.uniform(0.001, 0.006))
+            glare = Image.fromarray(np.clip(spot, 0, 255).astype(np.uint8)).resize((w, h), Image.Resampling.BILINEAR)
     if shadow.getbbox():
         soft = shadow.resize((qw, qh), Image.Resampling.BOX).filter(ImageFilter.BoxBlur(rng.uniform(1.0, 4.0)))
         soft = ImageChops.subtract(soft, top.resize((qw, qh), Image.Resampling.BOX))
@@ -740,6 +1100,8 @@ def _lighting(rng, photo: Image.Image, shadow: Image.Image, top: Image.Image) ->
     peak = float(field.max())
     field = Image.fromarray((field * (255 / peak)).astype(np.uint8)).resize((w, h), Image.Resampling.BILINEAR)
     photo = ImageChops.multiply(photo, Image.merge("RGB", [field.point(_lut(_RAMP * c)) for c in cast]))
+    if glare is not None:
+        photo = ImageChops.add(photo, Image.merge("RGB", [glare] * 3))
     gain = peak * rng.uniform(0.8, 1.2)  # exposure
     noise = _noise_images()[int(rng.integers(4))]
     ox, oy = int(rng.integers(0, noise.width - w + 1)), int(rng.integers(0, noise.height - h + 1))
@@ -764,19 +1126,58 @@ def _blur(a: np.ndarray, passes: int = 1) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- public API
 
+def _under_sheets(rng, d: _Pen, quad: np.ndarray, colour) -> None:
+    """1-3 sheets under the top page (a stack, a fanned pile): the page's outline turned, shifted and
+    scaled a little, drawn on the scene before the page, in its shade."""
+    centre = quad.mean(0)
+    size = math.sqrt(polygon_area(quad))
+    for _ in range(int(rng.integers(1, 4))):
+        a = rng.normal(0, 0.08)
+        rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]])
+        q = (quad - centre) @ rot.T * rng.uniform(0.97, 1.06) + centre + rng.normal(0, 0.05, 2) * size
+        fill = _jitter(rng, tuple(int(c * rng.uniform(0.86, 0.98)) for c in colour), 4)
+        d.polygon([tuple(p) for p in q], fill=fill, outline=tuple(int(c * 0.8) for c in fill), width=1)
+
+
+def _motion_blur(rng, photo: Image.Image) -> Image.Image:
+    """Hand shake along one direction: a 5x5 line kernel, once or twice."""
+    k = np.zeros((5, 5), np.float32)
+    direction = int(rng.integers(4))
+    for i in range(5):
+        r, c = [(2, i), (i, 2), (i, i), (i, 4 - i)][direction]
+        k[r, c] = 1
+    kern = ImageFilter.Kernel((5, 5), k.ravel().tolist(), scale=5)
+    for _ in range(1 + int(rng.random() < 0.4)):
+        photo = photo.filter(kern)
+    return photo
+
+
 def render(rng: np.random.Generator, height: int = 800, width: int = 600, receipt: bool = True, *,
-           occluders: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+           occluders: bool = True, document: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """One synthetic photo: (photo uint8 HxWx3, mask uint8 HxW {0,1}, corners (4,2) float or None).
 
-    The mask holds exactly the visible receipt pixels (pixels covered by a finger or an object are
-    background). Corners are the paper's four corners in photo pixels, starting at the left corner of
-    the printed header end and going clockwise (TL, TR, BR, BL of the upright receipt). With
-    receipt=False the photo shows only the scene: all-zero mask, corners None. occluders=False leaves
-    out fingers and objects on top of the receipt (useful to check corners against the mask).
+    The photo shows one paper document: a receipt, or with document=True a page (letter, invoice table,
+    form, notebook or book page; A4, Letter or book shapes, white or coloured, folded, creased, crumpled,
+    sometimes on a stack of other sheets or held in hands). The mask holds exactly the visible pixels of
+    that top sheet (pixels covered by a finger or an object, and the sheets under it, are background):
+    the model has one class, "document", of which receipts are a kind. Corners are the paper's four
+    corners in photo pixels, starting at the left corner of the top (header) end and going clockwise
+    (TL, TR, BR, BL of the upright paper). With receipt=False the photo shows only the scene: all-zero
+    mask, corners None. occluders=False leaves out fingers and objects on top of the paper (useful to
+    check corners against the mask).
+
+    Example:
+
+    >>> photo, mask, corners = render(photo_rng(0, 0), 160, 120, document=True)
+    >>> photo.shape, mask.shape, corners.shape
+    ((160, 120, 3), (160, 120), (4, 2))
     """
     h, w = height, width
+    paper_photo = receipt
+    page = receipt and document
+    held = page and rng.random() < 0.2
     bg = _background(rng, h, w)
-    if rng.random() < (0.2 if receipt else 0.4):
+    if rng.random() < (0.2 if paper_photo else 0.4):
         bg = _two_surfaces(rng, bg, h, w)
     objects = Image.new("L", (w, h), 0)  # pixels of things lying on the surface
     pen = _Pen(bg, objects)
@@ -785,44 +1186,66 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
     if rng.random() < 0.12:
         _draw_keyboard(rng, pen, h, w)
     # half the receipts share the scene with a distractor: the model learns to tell them apart side by side
-    for _ in range(int(rng.random() < 0.5) if receipt else 1 + int(rng.random() < 0.4)):
+    for _ in range(int(rng.random() < 0.5) if paper_photo else 1 + int(rng.random() < 0.4)):
         _draw_distractor(rng, pen, h, w)
-    for _ in range(int(rng.poisson(1.2 if receipt else 2.5))):
+    for _ in range(int(rng.poisson(1.2 if paper_photo else 2.5))):
         _draw_object(rng, pen, h, w)
+    if held:  # a page held up: the scene behind is further away, out of focus
+        bg = bg.filter(ImageFilter.BoxBlur(w * rng.uniform(0.004, 0.012)))
+        objects = Image.new("L", (w, h), 0)
+        pen = _Pen(bg, objects)
     off = rng.normal(0, 0.012 * w, 2) + (0.004 * w, 0.008 * w)
+    if held:
+        off = off * 2.5
     shadow = Image.new("L", (w, h), 0)  # silhouettes that cast a shadow
     if objects.getbbox():
         shadow.paste(255, (int(off[0]), int(off[1])), objects)
 
     mask = np.zeros((h, w), np.uint8)
     corners = None
-    if receipt:
-        quad, aspect = _place(rng, h, w)
+    if paper_photo:
+        quad, aspect = _place(rng, h, w, page=page, held=held)
         side = math.sqrt(polygon_area(quad) / aspect)  # projected paper width, px
-        scale = rng.uniform(0.9, 1.2)
+        scale = rng.uniform(0.75, 1.05) if page else rng.uniform(0.9, 1.2)  # pages: print resolution
         pw = max(24, int(side * scale))
         ph = max(32, int(min(pw * aspect, 2400)))
-        paper, alpha, m = _receipt(rng, pw, ph)
+        folds = []
+        if page:
+            paper, alpha, m, folds = _document(rng, pw, ph)
+            if not held and rng.random() < 0.25:
+                _under_sheets(rng, pen, quad, paper.getpixel((m + 1, m + 1)))
+                shadow.paste(255, (int(off[0]), int(off[1])), objects)
+        else:
+            paper, alpha, m = _receipt(rng, pw, ph)
         src = np.array([[m, m], [m + pw, m], [m + pw, m + ph], [m, m + ph]], float)
         hinv = homography(quad, src)
         # premultiplied mode: PIL warps it as is (RGBA would be converted to RGBa and back)
         rgba = Image.merge("RGBa", [*paper.split(), alpha])
-        # warp only the receipt's bounding box (plus room for the curl), then paste it there
+        # warp only the paper's bounding box (plus room for the curl), then paste it there
         margin = 0.06 * float(np.max(quad.max(0) - quad.min(0)))
         x0, y0 = np.maximum(np.floor(quad.min(0) - margin), 0).astype(int)
         x1, y1 = np.minimum(np.ceil(quad.max(0) + margin) + 1, (w, h)).astype(int)
         local = hinv @ np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], float)
-        if rng.random() < 0.5:  # curl: the long edges bow, the ends lift; corners stay put
+        if folds or rng.random() < 0.5:
+            # curl: the long edges bow, the ends lift; folds bend the edges a little at each fold;
+            # the corners stay put
             bx = np.clip(rng.normal(0, 0.012), -0.03, 0.03) * ph
             by_top, by_bot = np.clip(rng.normal(0, 0.02, 2), -0.05, 0.05) * pw
-            xs = np.linspace(0, x1 - x0, 9).astype(int)
-            ys = np.linspace(0, y1 - y0, 11).astype(int)
+            # a grid node every 24 px or so (at least 3 per side): PIL warps the mesh cell by cell
+            nx = int(np.clip((x1 - x0) / 24, 3, 13 if folds else 9))
+            ny = int(np.clip((y1 - y0) / 24, 3, 17 if folds else 11))
+            xs = np.linspace(0, x1 - x0, nx).astype(int)
+            ys = np.linspace(0, y1 - y0, ny).astype(int)
             gx, gy = np.meshgrid(xs, ys)
             p = apply_homography(local, np.c_[gx.ravel(), gy.ravel()])
             u = np.clip((p[:, 0] - m) / pw, 0, 1)
             v = np.clip((p[:, 1] - m) / ph, 0, 1)
             p[:, 0] -= bx * np.sin(np.pi * v)
             p[:, 1] -= np.sin(np.pi * u) * (by_top * (1 - v) ** 4 + by_bot * v ** 4)
+            for axis, pos in folds:
+                c = v if axis == 0 else u
+                tent = np.minimum(c / pos, (1 - c) / (1 - pos))
+                p[:, 1 - axis] -= tent * rng.normal(0, 0.008) * (pw if axis == 0 else ph)
             p = p.reshape(gy.shape + (2,))
             mesh = []
             for i in range(len(ys) - 1):
@@ -844,7 +1267,22 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
         mask[y0:y1, x0:x1] = np.asarray(a) >= 128
     photo = bg
 
-    if receipt and occluders and rng.random() < 0.3:
+    if held and occluders:  # thumbs (and fingers) over the page's side or bottom edges
+        layer = photo.copy()
+        occ = Image.new("L", (w, h), 0)
+        hand = _Pen(layer, occ)
+        edges = [(3, 1), (1, 3), (2, 2)][rng.integers(3)]  # left+right, right+left, bottom twice
+        for e in edges[:1 + int(rng.random() < 0.8)]:
+            t = rng.uniform(0.3, 0.7)
+            edge_pt = corners[e] * (1 - t) + corners[(e + 1) % 4] * t
+            inward = corners.mean(0) - edge_pt
+            _finger(rng, hand, edge_pt + inward / (np.linalg.norm(inward) + 1e-6) * rng.uniform(0.02, 0.08) * w, h, w)
+        covered = mask & (np.asarray(occ) >= 128)
+        if int(mask.sum()) - int(covered.sum()) >= max(0.6 * mask.sum(), 0.1 * h * w):
+            photo = Image.composite(layer, photo, occ)
+            mask = mask & (np.asarray(occ) < 128)
+            objects = ImageChops.lighter(objects, occ)
+    elif receipt and occluders and rng.random() < 0.3:
         layer = photo.copy()
         occ = Image.new("L", (w, h), 0)
         pen = _Pen(layer, occ)
@@ -871,7 +1309,9 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
             objects = ImageChops.lighter(objects, occ)
 
     r = rng.random()
-    if r < 0.75:  # defocus / hand shake: one or two [1 2 1] passes
+    if r < 0.08:  # hand shake along one direction
+        photo = _motion_blur(rng, photo)
+    elif r < 0.75:  # defocus: one or two [1 2 1] passes
         photo = Image.fromarray(_blur(np.asarray(photo), 1 + int(r < 0.25)))
     elif r < 0.85:  # phone over-sharpening
         photo = photo.filter(ImageFilter.SHARPEN)
@@ -889,12 +1329,22 @@ def photo_rng(seed: int, index: int) -> np.random.Generator:
 
 
 def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int = 600,
-             negatives: float = 0.15, progress: bool = True) -> Path:
+             negatives: float = 0.15, progress: bool = True, documents: float = 0.3) -> Path:
     """Write n synthetic photos to out_dir (original/, mask/ class ids 0/1, corners/ JSON, pairs.txt).
 
-    About a `negatives` fraction of photos show no receipt. Returns the pairs.txt path. With progress,
-    a progress bar with the rate in photos/s is drawn on stderr.
+    About a `negatives` fraction of photos show no paper; of the others, about a `documents` fraction
+    show a page (letter, table, form, notebook, book page) and the rest a receipt, so receipts stay the
+    majority at the default. Each corners JSON also says which `kind` of paper the photo shows
+    ("receipt", "document" or null). Returns the pairs.txt path. With progress, a progress bar with the
+    rate in photos/s is drawn on stderr.
+
+    Example:
+
+    >>> pairs = generate("data/synth", n=20, seed=0, documents=0.5, progress=False)
     """
+    for name, value in (("negatives", negatives), ("documents", documents)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must be a fraction in [0, 1], got {value}")
     from fcnlib.data import write_pairs
 
     out = Path(out_dir)
@@ -905,13 +1355,15 @@ def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int
     for i in range(n):
         rng = photo_rng(seed, i)
         receipt = bool(rng.random() >= negatives)
+        document = receipt and bool(rng.random() < documents)
         quality = int(rng.integers(75, 96))
-        photo, mask, corners = render(rng, height, width, receipt)
+        photo, mask, corners = render(rng, height, width, receipt, document=document)
         name = f"synth_{i:05d}"
         img_path, mask_path = out / "original" / f"{name}.jpg", out / "mask" / f"{name}.png"
         Image.fromarray(photo).save(img_path, "JPEG", quality=quality)
         Image.fromarray(mask).save(mask_path, "PNG", compress_level=1)
-        doc = {"corners": None if corners is None else [[round(float(x), 2), round(float(y), 2)] for x, y in corners]}
+        doc = {"corners": None if corners is None else [[round(float(x), 2), round(float(y), 2)] for x, y in corners],
+               "kind": ("document" if document else "receipt") if receipt else None}
         (out / "corners" / f"{name}.json").write_text(json.dumps(doc) + "\n")
         pairs.append((img_path, mask_path))
         now = time.perf_counter()
