@@ -983,7 +983,7 @@ def _place(rng, h: int, w: int, page: bool = False, held: bool = False) -> tuple
     for _ in range(200):
         if page:
             aspect = float(_PAGE_ASPECTS[rng.integers(len(_PAGE_ASPECTS))] * rng.normal(1, 0.015))
-            frac = rng.uniform(0.4, 0.78) if held else rng.uniform(0.18, 0.75)
+            frac = rng.uniform(0.4, 0.86) if held else rng.uniform(0.18, 0.84)  # pages often fill the frame
         else:
             aspect = float(np.clip(rng.lognormal(np.log(2.1), 0.35), 1.15, 4.6))
             frac = rng.uniform(0.25, 0.65) if rng.random() < 0.7 else rng.uniform(0.11, 0.78)
@@ -1017,7 +1017,7 @@ def _place(rng, h: int, w: int, page: bool = False, held: bool = False) -> tuple
         centre = np.array([w / 2, h / 2]) + rng.normal(0, 0.07, 2) * (w, h)
         q += np.clip(centre, lo, hi)
         area = polygon_area(q) / (h * w)
-        if 0.11 <= area <= 0.79 and is_convex(q):
+        if 0.11 <= area <= (0.87 if page else 0.79) and is_convex(q):
             return q, aspect
     raise RuntimeError("could not place a receipt")  # practically unreachable
 

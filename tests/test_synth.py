@@ -112,7 +112,7 @@ def test_default_size_photo_and_rate():
     for i in range(6):
         photo, mask, corners = synth.render(synth.photo_rng(0, i), document=i % 2 == 1)
         assert photo.shape == (800, 600, 3)
-        assert 0.10 <= mask.mean() <= 0.80
+        assert 0.10 <= mask.mean() <= 0.88
     rate = 6 / max(time.process_time() - start, 1e-9)
     assert rate >= 5.0, f"{rate:.1f} photos per CPU second"
 
@@ -131,7 +131,7 @@ def test_document_pages_have_page_shapes_and_corners_that_match_the_mask(index):
     """A page's corners: clockwise, top edge shorter than the side (portrait A4/Letter/book shapes), and
     the mask is the page inside them (folds bend the edges by a pixel or two only)."""
     _, mask, corners = synth.render(synth.photo_rng(8, index), H, W, document=True, occluders=False)
-    assert 0.10 <= mask.mean() <= 0.80
+    assert 0.10 <= mask.mean() <= 0.88  # pages may fill more of the frame than receipts
     x, y = corners[:, 0], corners[:, 1]
     assert 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0
     top = (np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2
