@@ -73,7 +73,7 @@ def _synth(args) -> int:
                          f"{SYNTH_MAX_ASPECT} times its short side (a receipt cannot be placed in a narrower one)")
     with output_dir(out):
         pairs = synth.generate(out, n=args.n, seed=args.seed, height=args.height, width=args.width,
-                               negatives=args.negatives)
+                               negatives=args.negatives, documents=args.documents)
     print(pairs)
     return 0
 
@@ -399,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true", help="overwrite files of an earlier import in OUTPUT")
     s.set_defaults(func=_import_quads)
 
-    s = sub.add_parser("synth", help="generate synthetic receipt photos with masks")
+    s = sub.add_parser("synth", help="generate synthetic document photos (receipts, pages) with masks")
     s.add_argument("out_positional", nargs="?", metavar="OUTPUT", help=argparse.SUPPRESS)  # the old spelling
     s.add_argument("-o", "--output", help="output folder: original/, mask/, corners/, pairs.txt")
     s.add_argument("--n", type=_int_in(1), default=500, help="number of photos")
@@ -407,7 +407,9 @@ def build_parser() -> argparse.ArgumentParser:
     lo, hi = SYNTH_SIZE
     s.add_argument("--height", type=_int_in(lo, hi), default=800, help=f"pixels, {lo}..{hi}")
     s.add_argument("--width", type=_int_in(lo, hi), default=600, help=f"pixels, {lo}..{hi}")
-    s.add_argument("--negatives", type=_float_in(0.0, 1.0), default=0.15, help="share of photos with no receipt")
+    s.add_argument("--negatives", type=_float_in(0.0, 1.0), default=0.15, help="share of photos with no paper")
+    s.add_argument("--documents", type=_float_in(0.0, 1.0), default=0.3,
+                   help="share of the photos with paper that show a page (letter, form, table...) not a receipt")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("models", help="table of the models: parameters, GFLOPs, output shape")
