@@ -112,7 +112,7 @@ def test_ignore_index_and_dataset_flags(tmp_path):
     assert cli.main(["evaluate", model, pairs, "-o", str(tmp_path / "c"), "--dataset", str(tmp_path / "camvid.yaml")]) == 0
     c = json.loads((tmp_path / "c" / "metrics.json").read_text())
     assert c["classes"] == ["sky", "road", "car"] and c["confusion_matrix"] == b["confusion_matrix"]
-    assert cli.main(["compare", pairs, f"colours={model}", "-o", str(tmp_path / "cmp"),
+    assert cli.main(["compare", f"colours={model}", pairs, "-o", str(tmp_path / "cmp"),
                      "--dataset", str(tmp_path / "camvid.yaml")]) == 0
     table = (tmp_path / "cmp" / "compare.md").read_text().splitlines()
     assert "class-average accuracy" in table[0]
