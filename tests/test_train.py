@@ -377,3 +377,64 @@ def test_dataset_file_gives_class_names_and_ignore_index(tmp_path):
         train.load_config(tmp_path / "c.yaml", ["data.class_names=[a, b, c]"])
     with pytest.raises(train.ConfigError, match="data.dataset: .*nothere.yaml: dataset description not found"):
         train.load_config(tmp_path / "c.yaml", [f"data.dataset={tmp_path}/nothere.yaml"])
+
+
+# ----------------------------------------------------------------------------- data, resume, state (issue 14)
+
+def test_bad_mask_in_test_split_stops_before_any_model(tmp_path, monkeypatch):
+    """A mask with a value outside the classes in the TEST split is reported, with its file, before
+    a model is built or a run folder made (it used to crash only after the last epoch)."""
+    from fcnlib import data, models
+
+    good = _tiny_pairs(tmp_path / "good")
+    bad = _tiny_pairs(tmp_path / "bad", bad_mask=2)
+    built = []
+    monkeypatch.setattr(models, "build", lambda *a, **k: built.append(a) or pytest.fail("model built"))
+    cfg = train.TrainConfig(name="t", model_options={"depth": 2, "base_filters": 4}, epochs=1,
+                            output_dir=str(tmp_path / "runs"),
+                            data=train.DataConfig(train=str(good), val=str(good), test=str(bad),
+                                                  image_size=[32, 32], augment=False, cache=False))
+    with pytest.raises(data.DataError) as e:
+        train.train(cfg, verbose=0)
+    msg = str(e.value)
+    assert f"data.test ({bad})" in msg and str(tmp_path / "bad" / "mask" / "p2.png") in msg
+    assert "outside the classes 0..1" in msg and "data.train" not in msg
+    assert not built and not (tmp_path / "runs").exists()
+
+
+def _fake_run(run: Path, pairs: Path, epoch: int, **state) -> Path:
+    """A run folder as an interrupted run leaves it: config.yaml and state.json after `epoch` epochs."""
+    cfg = train.TrainConfig(name="r", model_options={"depth": 2, "base_filters": 4}, epochs=3,
+                            output_dir=str(run.parent), gallery=0,
+                            data=train.DataConfig(train=str(pairs), val=str(pairs), test=None,
+                                                  image_size=[32, 32], augment=False, cache=False))
+    run.mkdir(parents=True)
+    train.save_config(cfg, run / "config.yaml")
+    history = [{"epoch": i, "loss": 0.5, "val_iou": 0.8} for i in range(epoch)]
+    (run / "state.json").write_text(json.dumps({"epoch": epoch, "history": history, "best": 0.8,
+                                                "best_epoch": 0, "finished": False, **state}))
+    return run
+
+
+def test_resume_refuses_when_latest_keras_is_gone(tmp_path, capsys):
+    """`fcn train --resume` on a run that trained 2 epochs but lost latest.keras names the file and
+    changes nothing (it used to restart from random weights under the old history, exit 0)."""
+    from fcnlib import cli
+
+    run = _fake_run(tmp_path / "runs" / "r-1", _tiny_pairs(tmp_path / "d"), epoch=2)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert cli.main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"{run / 'latest.keras'}: missing" in err and "2 epoch(s) done" in err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
+@pytest.mark.parametrize("text", ['{"epoch": 2, "hist', "", '["not", "a", "state"]', '{"epoch": "two", "history": []}'])
+def test_damaged_state_json_is_named(tmp_path, capsys, text):
+    from fcnlib import cli
+
+    run = _fake_run(tmp_path / "runs" / "r-1", _tiny_pairs(tmp_path / "d"), epoch=1)
+    (run / "state.json").write_text(text)
+    assert cli.main(["train", "--resume", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert f"{run / 'state.json'}: run state is" in err and "Traceback" not in err
