@@ -299,7 +299,12 @@ def _check_values(c: TrainConfig) -> list[str]:
         losses.get(c.loss)
     except (TypeError, ValueError) as e:
         p.append(f"loss: {e}")
-    names = [m.name for m in metrics.default_metrics(c.num_classes)]
+    import tensorflow as tf
+
+    # in a throwaway graph: metrics made eagerly would start TensorFlow's runtime, and a multi-worker
+    # strategy must be made before that ("Collective ops must be configured at program startup")
+    with tf.Graph().as_default():
+        names = [m.name for m in metrics.default_metrics(c.num_classes)]
     allowed = [f"val_{n}" for n in names] if d.val else names
     if c.monitor not in allowed:
         p.append(f"monitor: {c.monitor!r} is not a score this run reports; expected one of {allowed}"
@@ -387,11 +392,15 @@ def pick_strategy(name: str = "auto"):
     """The tf.distribute strategy for `auto | mirrored | multiworker | none`."""
     import tensorflow as tf
 
+    if name == "auto" and os.environ.get("TF_CONFIG"):
+        name = "multiworker"
+    if name == "multiworker":
+        # before anything lists logical devices: that starts TensorFlow's runtime, after which the
+        # collective ops of a multi-worker strategy can no longer be configured
+        return _multi_worker_strategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
-        if os.environ.get("TF_CONFIG"):
-            name = "multiworker"
-        elif len(gpus) > 1:
+        if len(gpus) > 1:
             name = "mirrored"
         else:
             name = "none"
@@ -400,11 +409,38 @@ def pick_strategy(name: str = "auto"):
         if not gpus and len(cpus) > 1:  # several logical CPUs: how tests check replica agreement
             return tf.distribute.MirroredStrategy([d.name for d in cpus])
         return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "none":
         return tf.distribute.get_strategy()
     raise ValueError(f"strategy {name!r}: expected auto, mirrored, multiworker or none")
+
+
+def _multi_worker_strategy():
+    """`tf.distribute.MultiWorkerMirroredStrategy` with the two `reduce` calls of Keras 3's `fit`
+    that it fails on made to work (keras-team/keras#20585: Keras 3 `fit` does not run under this
+    strategy as it ships):
+
+    - `fit` reduces the first (image, mask) batch across replicas to learn its shapes, but `reduce`
+      takes one value, not a nest ("Attempt to convert a value (PerReplica ...) to a Tensor"): each
+      value of the nest is reduced in turn;
+    - `fit` averages each step's scalar logs with `reduce("MEAN", v, axis=0)`, which fails on a
+      scalar ("Invalid reduction dimension 0 for input with 0 dimensions"): a scalar is averaged
+      across replicas (axis None), as Keras means.
+    """
+    import tensorflow as tf
+
+    base = tf.distribute.MultiWorkerMirroredStrategy
+
+    class MultiWorkerMirroredStrategy(base):
+        def reduce(self, reduce_op, value, axis=None):
+            if isinstance(value, (tuple, list, dict)):
+                return tf.nest.map_structure(lambda v: self.reduce(reduce_op, v, axis), value)
+            if axis is not None:
+                local = self.experimental_local_results(value)[0]
+                if getattr(local, "shape", None) is not None and local.shape.rank == 0:
+                    axis = None
+            return base.reduce(self, reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def use_mixed_precision(setting: Any) -> bool:
@@ -468,7 +504,7 @@ def check_data(config: TrainConfig) -> dict:
     return out
 
 
-def _datasets(config: TrainConfig, strategy, checked: dict):
+def _datasets(config: TrainConfig, strategy, checked: dict, repeat: bool = False):
     """Train/val/test tf.data datasets for a config (batch = global batch), from `check_data`'s pairs."""
     from fcnlib import data
 
@@ -479,7 +515,7 @@ def _datasets(config: TrainConfig, strategy, checked: dict):
     if d.ignore_index is not None:
         common["ignore_index"] = d.ignore_index
     train = data.make_dataset(checked["train"][0], augment=d.augment, shuffle=d.shuffle, cache=d.cache,
-                              repeat=config.steps_per_epoch is not None, seed=config.seed,
+                              repeat=repeat, seed=config.seed,
                               class_weights=class_weights, **common)
     val = data.make_dataset(checked["val"][0], augment=None, cache=d.cache, **common) if d.val else None
     test = data.make_dataset(checked["test"][0], augment=None, **common) if d.test else None
@@ -539,6 +575,19 @@ def build_and_compile(config: TrainConfig, steps_per_epoch: int):
     model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=losses.get(config.loss, **void),
                   metrics=metrics.default_metrics(config.num_classes, **void), jit_compile=config.jit_compile)
     return model
+
+
+def _synchronize_batch_norm(model) -> None:
+    """Batch statistics over the global batch (all replicas) in every BatchNormalization layer.
+
+    With several replicas, each one otherwise normalises with the statistics of its own share of
+    the batch and keeps moving averages of its own: the workers of a multi-worker run end with
+    different moving means and variances (the trainable weights agree). Synchronised, every
+    replica computes what one device would on the whole batch, and all keep the same statistics.
+    """
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
 
 
 def _count_batches(ds) -> int:
@@ -739,14 +788,22 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, ch
     keras.utils.set_random_seed(config.seed)  # before the datasets: their shuffle order depends on it
     mixed = use_mixed_precision(config.mixed_precision)
     strategy = pick_strategy(config.strategy)
-    train_ds, val_ds, test_ds = _datasets(config, strategy, checked)
-    steps = config.steps_per_epoch or _count_batches(train_ds)
+    # several workers must agree on the steps of an epoch: a repeated dataset and a step count
+    # (with a dataset that runs out, the workers wait on each other after the first epoch)
+    multi_worker = getattr(strategy.extended, "_num_workers", 1) > 1
+    steps_per_epoch = config.steps_per_epoch
+    if multi_worker and steps_per_epoch is None:
+        steps_per_epoch = max(1, len(checked["train"][0]) // config.batch_size)
+    train_ds, val_ds, test_ds = _datasets(config, strategy, checked, repeat=steps_per_epoch is not None)
+    steps = steps_per_epoch or _count_batches(train_ds)
     state["replicas"] = strategy.num_replicas_in_sync
     with strategy.scope():
         if (source / "latest.keras").exists():
             model = models.load_model(source / "latest.keras")
         else:
             model = build_and_compile(config, steps)
+    if strategy.num_replicas_in_sync > 1:
+        _synchronize_batch_norm(model)
 
     watched = []
     if config.early_stopping:
@@ -765,7 +822,7 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, ch
         print(f"run: {run} (epochs {state['epoch']}..{config.epochs}, mixed precision {mixed}, "
               f"{strategy.num_replicas_in_sync} replica(s))")
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epoch"],
-                  steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline shuffles
     finish(config, run, state, test_ds, val_ds)
     if chief:

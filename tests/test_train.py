@@ -438,3 +438,100 @@ def test_damaged_state_json_is_named(tmp_path, capsys, text):
     assert cli.main(["train", "--resume", str(run)]) == 2
     err = capsys.readouterr().err
     assert f"{run / 'state.json'}: run state is" in err and "Traceback" not in err
+
+
+# ----------------------------------------------------------------------------- multi-worker (issue 14)
+
+# one worker of a multi-worker run: `fcn train ...` in a process whose TF_CONFIG names it; it also
+# saves the weights it ends with (its latest.keras, read before a non-chief removes its folder)
+WORKER = """
+import json, os, sys
+import numpy as np
+from fcnlib import cli, models, train
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+finish = train.finish
+def finish_and_save_weights(config, run, state, test_ds, val_ds):
+    out = finish(config, run, state, test_ds, val_ds)
+    weights = models.load_model(run / "latest.keras", compile=False).get_weights()
+    np.savez(os.path.join(sys.argv[1], f"weights{index}.npz"), *weights)
+    with open(os.path.join(sys.argv[1], f"wrote{index}.txt"), "w") as f:
+        f.write(str(run))
+    return out
+train.finish = finish_and_save_weights
+sys.exit(cli.main(sys.argv[2:]))
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_workers(tmp_path: Path, args: list[str], tag: str) -> list[subprocess.Popen]:
+    cluster = {"worker": [f"127.0.0.1:{_free_port()}" for _ in range(2)]}
+    procs = []
+    for index in range(2):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(tmp_path / "worker_tmp"),
+               "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})}
+        log = open(tmp_path / f"{tag}{index}.log", "w")
+        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(tmp_path), *args], env=env,
+                                      stdout=log, stderr=subprocess.STDOUT))
+    return procs
+
+
+@pytest.mark.slow
+def test_multiworker_two_processes_chief_writes_same_weights_and_resume(tmp_path):
+    """Two worker processes on 127.0.0.1 with TF_CONFIG train one model: only the chief (worker 0)
+    writes the run folder, a run killed after its first epoch resumes with `--resume` on both workers,
+    and the two end with the same weights (batch norm statistics included)."""
+    import numpy as np
+
+    (tmp_path / "worker_tmp").mkdir()
+    pairs = _tiny_pairs(tmp_path / "data", n=8)
+    cfg = train.TrainConfig(name="mw", model_options={"depth": 2, "base_filters": 4}, epochs=3, batch_size=4,
+                            strategy="multiworker", checkpoint_every=0, early_stopping=0, reduce_lr=0, gallery=0,
+                            output_dir=str(tmp_path / "runs"),
+                            data=train.DataConfig(train=str(pairs), val=str(pairs), test=None, image_size=[32, 32],
+                                                  augment=False, cache=False))
+    train.save_config(cfg, tmp_path / "mw.yaml")
+
+    procs = _start_workers(tmp_path, ["train", str(tmp_path / "mw.yaml")], "first")
+    state, deadline = None, time.time() + 240
+    try:
+        while time.time() < deadline and all(p.poll() is None for p in procs):
+            runs = _run_dirs(tmp_path / "runs")
+            if runs and (runs[0] / "state.json").exists():
+                state = json.loads((runs[0] / "state.json").read_text())
+                if state["epoch"] >= 1:
+                    break
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGKILL)
+            p.wait()
+    logs = "\n".join((tmp_path / f"first{i}.log").read_text()[-1500:] for i in range(2))
+    assert state is not None and state["epoch"] >= 1, logs
+    runs = _run_dirs(tmp_path / "runs")
+    assert len(runs) == 1, runs  # worker 1 made no run folder of its own
+    run = runs[0]
+    assert state["replicas"] == 2 and not (run / "metrics.json").exists()
+
+    procs = _start_workers(tmp_path, ["train", "--resume", str(run)], "resume")
+    for p in procs:
+        p.wait(timeout=300)
+    logs = "\n".join((tmp_path / f"resume{i}.log").read_text()[-1500:] for i in range(2))
+    assert [p.returncode for p in procs] == [0, 0], logs
+    assert _run_dirs(tmp_path / "runs") == [run]
+    assert (tmp_path / "wrote0.txt").read_text() == str(run)
+    worker_dir = Path((tmp_path / "wrote1.txt").read_text())
+    assert worker_dir.parent == tmp_path / "worker_tmp" and not worker_dir.exists()  # removed at the end
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["epochs_run"] == 3 and metrics["replicas"] == 2
+    assert len((run / "history.csv").read_text().strip().splitlines()) == 4
+    w0, w1 = np.load(tmp_path / "weights0.npz"), np.load(tmp_path / "weights1.npz")
+    assert len(w0.files) == len(w1.files) > 0
+    for key in w0.files:
+        np.testing.assert_allclose(w0[key], w1[key], rtol=0, atol=1e-6, err_msg=key)
