@@ -536,3 +536,30 @@ def test_multiworker_two_processes_chief_writes_same_weights_and_resume(tmp_path
     assert len(w0.files) == len(w1.files) > 0
     for key in w0.files:
         np.testing.assert_allclose(w0[key], w1[key], rtol=0, atol=1e-6, err_msg=key)
+
+
+def test_check_data_passes_root_and_ignore_index(tmp_path, monkeypatch):
+    """`data.root` re-roots every split's pairs file (data.read_pairs(root=...)) and `data.ignore_index`
+    reaches the check of every split (verify(ignore_index=...))."""
+    from fcnlib import data, verify
+
+    pairs = _tiny_pairs(tmp_path / "d")
+    real_read, real_verify = data.read_pairs, verify.verify
+    roots, voids = [], []
+
+    def read_pairs(path, root=None):
+        roots.append(root)
+        return real_read(path)
+
+    def check(pairs, ignore_index=None, **kwargs):
+        voids.append(ignore_index)
+        return real_verify(pairs, **kwargs)
+
+    monkeypatch.setattr(data, "read_pairs", read_pairs)
+    monkeypatch.setattr(verify, "verify", check)
+    cfg = train.TrainConfig(num_classes=3, monitor="val_miou",
+                            data=train.DataConfig(train=str(pairs), val=str(pairs), test=str(pairs),
+                                                  root=str(tmp_path / "elsewhere"), ignore_index=255))
+    checked = train.check_data(cfg.checked())
+    assert set(checked) == {"train", "val", "test"} and len(checked["test"][0]) == 4
+    assert roots == [str(tmp_path / "elsewhere")] * 3 and voids == [255] * 3
