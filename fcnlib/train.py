@@ -1,7 +1,9 @@
 """Experiments: a config, a run folder, training that survives interruption.
 
 `TrainConfig` holds everything one experiment needs and is saved as YAML or JSON under
-`experiments/configs/`. `train(config)` writes a run folder (resolved config, `history.csv`,
+`experiments/configs/`; `load_config` merges the bases a file `extends:` and checks every value
+before any data is read (`ConfigError` names the file and each key). `train(config)` checks every
+pair of every split, then writes a run folder (resolved config, `history.csv`,
 TensorBoard logs, `best.keras`, `latest.keras`, `metrics.json`, `curves.png`, a test gallery);
 `resume(run_dir)` continues a run that was stopped, even by `kill -9` in the middle of an epoch,
 from its last saved state. Every file is written atomically (temp file + rename), so an
