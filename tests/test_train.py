@@ -521,8 +521,14 @@ def test_multiworker_two_processes_chief_writes_same_weights_and_resume(tmp_path
     assert state["replicas"] == 2 and not (run / "metrics.json").exists()
 
     procs = _start_workers(tmp_path, ["train", "--resume", str(run)], "resume")
-    for p in procs:
-        p.wait(timeout=300)
+    try:
+        for p in procs:
+            p.wait(timeout=300)
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
     logs = "\n".join((tmp_path / f"resume{i}.log").read_text()[-1500:] for i in range(2))
     assert [p.returncode for p in procs] == [0, 0], logs
     assert _run_dirs(tmp_path / "runs") == [run]
