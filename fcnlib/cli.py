@@ -94,6 +94,9 @@ def _train(args) -> int:
         if not args.config:
             raise SystemExit("fcn train: give a CONFIG file or --resume RUN_DIR")
         run = train.train(train.load_config(args.config, args.set))
+    if run is None:  # a multi-worker run's non-chief worker: the chief writes the run folder
+        print("worker done: the chief writes the run folder")
+        return 0
     print(f"run folder: {run}")
     print((Path(run) / "metrics.json").read_text())
     return 0

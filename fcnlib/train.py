@@ -1,7 +1,9 @@
 """Experiments: a config, a run folder, training that survives interruption.
 
 `TrainConfig` holds everything one experiment needs and is saved as YAML or JSON under
-`experiments/configs/`. `train(config)` writes a run folder (resolved config, `history.csv`,
+`experiments/configs/`; `load_config` merges the bases a file `extends:` and checks every value
+before any data is read (`ConfigError` names the file and each key). `train(config)` checks every
+pair of every split, then writes a run folder (resolved config, `history.csv`,
 TensorBoard logs, `best.keras`, `latest.keras`, `metrics.json`, `curves.png`, a test gallery);
 `resume(run_dir)` continues a run that was stopped, even by `kill -9` in the middle of an epoch,
 from its last saved state. Every file is written atomically (temp file + rename), so an
@@ -16,9 +18,10 @@ import json
 import math
 import os
 import time
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import keras
 import yaml
@@ -30,52 +33,90 @@ RUN_STATE = "state.json"
 CONFIG_FILE = "config.yaml"
 
 
+Strategy = Literal["auto", "mirrored", "multiworker", "none"]
+Schedule = Literal["constant", "cosine"]
+Optimizer = Literal["adam", "adamw", "sgd", "rmsprop"]
+ResizePolicy = Literal["stretch", "pad"]
+DEFAULT_CLASS_NAMES = ["background", "receipt"]
+
+
+class ConfigError(ValueError):
+    """Every problem of a config at once, each as ``key: problem``, after the config file's name."""
+
+    def __init__(self, problems: list[str], where=None):
+        self.problems, self.where = list(problems), where
+        head = f"{where}: " if where else ""
+        if len(self.problems) == 1:
+            msg = head + self.problems[0]
+        else:
+            msg = head + f"{len(self.problems)} problems in the config:\n" + "\n".join(
+                f"  {p}" for p in self.problems)
+        super().__init__(msg)
+
+
 @dataclass
 class DataConfig:
-    """Where the pairs are and how photos become model inputs."""
+    """Where the pairs are and how photos become model inputs.
+
+    Paths (`train`, `val`, `test`, `dataset`, `root`) are relative to the working directory the
+    command runs in (the repository root for the shipped configs), not to the config file.
+    """
 
     train: str = "data/synth/train.txt"
     val: str | None = "data/synth/val.txt"
     test: str | None = "data/synth/test.txt"
-    image_size: list[int] = field(default_factory=lambda: [256, 256])
-    resize: str = "stretch"
-    augment: Any = True
-    mask_values: list[int] | None = None
-    cache: bool = True
+    image_size: list[int] = field(default_factory=lambda: [256, 256])  # [height, width]
+    resize: ResizePolicy = "stretch"
+    augment: bool | dict = True  # true (defaults), false, or AugmentConfig options
+    mask_values: list[int] | None = None  # raw mask values mapped to classes 0..n-1, e.g. [0, 255]
+    ignore_index: int | None = None  # the void value of the masks (not a class): no loss, no score
+    dataset: str | None = None  # a dataset.yaml: class names, colours, ignore index
+    root: str | None = None  # re-roots pairs files whose absolute paths come from another machine
+    cache: bool | str = True
     # a new order each epoch; off gives one fixed order, e.g. to compare runs step for step (with
     # shuffling, a multi-replica run draws other epoch orders than a single-device run: Keras
     # iterates a distributed dataset differently)
     shuffle: bool = True
-    class_names: list[str] = field(default_factory=lambda: ["background", "receipt"])
+    class_names: list[str] = field(default_factory=lambda: list(DEFAULT_CLASS_NAMES))
 
 
 @dataclass
 class TrainConfig:
-    """One experiment: model, data, optimisation, devices. Saved with every run."""
+    """One experiment: model, data, optimisation, devices. Saved with every run.
+
+    Build one from a file with :func:`load_config` (which checks every value) or in code; `train`
+    checks a config built in code the same way before it reads any data.
+
+    Example:
+
+    >>> cfg = TrainConfig(name="tiny", epochs=2, data=DataConfig(image_size=[64, 64]))
+    >>> cfg.checked().learning_rate
+    0.001
+    """
 
     name: str = "receipt"
     model: str = "unet"
     model_options: dict = field(default_factory=dict)
     init: str | None = None  # a .keras model whose weights start the training (fine-tuning)
-    num_classes: int = 1
+    num_classes: int = 1  # model output channels: 1 = binary (sigmoid), K >= 2 = softmax
     data: DataConfig = field(default_factory=DataConfig)
     batch_size: int = 8
     epochs: int = 20
     steps_per_epoch: int | None = None
-    optimizer: str = "adam"
+    optimizer: Optimizer = "adam"
     learning_rate: float = 1e-3
-    schedule: str = "constant"  # constant | cosine
+    schedule: Schedule = "constant"
     weight_decay: float = 0.0
-    loss: str = "bce+dice"
-    class_weights: Any = None  # None | "median" (from the train split) | list of floats
+    loss: str | dict = "bce+dice"
+    class_weights: Literal["median", "none"] | list[float] | None = None  # median: from the train split
     seed: int = 0
-    mixed_precision: Any = "auto"  # auto (on with a GPU) | true | false
-    strategy: str = "auto"  # auto | mirrored | multiworker | none
-    jit_compile: Any = "auto"  # XLA: auto (Keras: on with a GPU, off on CPU-only machines) | true | false
+    mixed_precision: Literal["auto"] | bool = "auto"  # auto: on with a GPU
+    strategy: Strategy = "auto"
+    jit_compile: Literal["auto"] | bool = "auto"  # XLA: auto (Keras: on with a GPU, off on CPU only)
     early_stopping: int = 8  # patience in epochs, 0 turns it off
     reduce_lr: int = 3  # patience in epochs, 0 turns it off
-    checkpoint_every: int = 50  # batches between mid-epoch checkpoints
-    monitor: str = "val_iou"
+    checkpoint_every: int = 50  # batches between mid-epoch checkpoints, 0 turns them off
+    monitor: str = "val_iou"  # a score (higher is better): val_iou (binary), val_miou (multi-class)
     gallery: int = 8
     output_dir: str = "experiments/runs"
 
@@ -83,27 +124,248 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TrainConfig":
+    def from_dict(cls, d: dict, where=None) -> "TrainConfig":
+        """A checked config from a mapping; ConfigError lists every problem (`where` names the file)."""
+        if not isinstance(d, dict):
+            raise ConfigError([f"expected a mapping of config keys, got {type(d).__name__}"], where)
+        problems: list[str] = []
         d = dict(d)
-        unknown = set(d) - {f.name for f in dataclasses.fields(cls)}
+        data = d.pop("data", None)
+        if data is None:
+            data = {}
+        if not isinstance(data, dict):
+            problems.append(f"data: expected a mapping, got {data!r}")
+            data = {}
+        unknown = set(d) - {f.name for f in dataclasses.fields(cls)} - {"data"}
         if unknown:
-            raise ValueError(f"unknown config keys: {sorted(unknown)}")
-        data = d.pop("data", {}) or {}
+            problems.append(f"unknown config keys: {sorted(unknown)}")
         unknown = set(data) - {f.name for f in dataclasses.fields(DataConfig)}
         if unknown:
-            raise ValueError(f"unknown data config keys: {sorted(unknown)}")
-        return cls(data=DataConfig(**data), **d)
+            problems.append(f"unknown data config keys: {sorted(unknown)}")
+        data_values = _typed(DataConfig, data, "data.", problems)
+        values = _typed(cls, {k: v for k, v in d.items() if k != "data"}, "", problems)
+        # the range checks run on the well-typed values (defaults stand in for the others), so that
+        # one load reports every problem
+        bad = {p.split(":")[0] for p in problems}
+        config = cls(data=DataConfig(**data_values), **values)
+        problems += [p for p in _check_values(config) if p.split(":")[0] not in bad]
+        if problems:
+            raise ConfigError(problems, where)
+        return config
+
+    def checked(self, where=None) -> "TrainConfig":
+        """This config with every value checked (and filled in from `data.dataset`), as a new object."""
+        return TrainConfig.from_dict(self.to_dict(), where)
+
+
+def _describe(tp) -> str:
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is type(None):
+        return "null"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin is list:
+        return f"a list of {_describe(args[0]).replace('an ', '').replace('a ', '')}s" if args else "a list"
+    return {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+            dict: "a mapping"}.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def _coerce(value, tp):
+    """`value` as type `tp`, or TypeError. Numbers written as strings (YAML reads `1e-3` as one) are
+    accepted where a float is expected and converted."""
+    origin, args = get_origin(tp), get_args(tp)
+    if tp is Any:
+        return value
+    if tp is type(None):
+        if value is None:
+            return None
+    elif origin is Literal:
+        if isinstance(value, str) and value in args:
+            return value
+    elif origin in (Union, types.UnionType):
+        for arg in args:
+            try:
+                return _coerce(value, arg)
+            except TypeError:
+                pass
+    elif origin is list:
+        if isinstance(value, (list, tuple)):
+            return [_coerce(v, args[0]) for v in value]
+    elif tp is bool:
+        if isinstance(value, bool):
+            return value
+    elif tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if isinstance(value, str):
+            try:
+                number = float(value)
+            except ValueError:
+                pass
+            else:
+                if math.isfinite(number):
+                    return number
+    elif tp in (str, dict):
+        if isinstance(value, tp):
+            return value
+    raise TypeError(_describe(tp))
+
+
+def _typed(cls, d: dict, prefix: str, problems: list[str]) -> dict:
+    hints = get_type_hints(cls)
+    out = {}
+    for key, value in d.items():
+        if key not in hints or key == "data":
+            continue
+        try:
+            out[key] = _coerce(value, hints[key])
+        except TypeError:
+            hint = " ([height, width], e.g. [64, 64])" if key == "image_size" else ""
+            problems.append(f"{prefix}{key}: expected {_describe(hints[key])}{hint}, got {value!r}")
+    return out
+
+
+def _check_values(c: TrainConfig) -> list[str]:
+    """Ranges and names; fills class names and ignore index from `data.dataset`."""
+    from fcnlib import losses, metrics
+    from fcnlib.augment import AugmentConfig
+    from fcnlib.labels import DatasetInfo, check_ignore_index, num_labels
+
+    p: list[str] = []
+    d = c.data
+    for key, value, low in (("epochs", c.epochs, 1), ("batch_size", c.batch_size, 1),
+                            ("num_classes", c.num_classes, 1), ("early_stopping", c.early_stopping, 0),
+                            ("reduce_lr", c.reduce_lr, 0), ("checkpoint_every", c.checkpoint_every, 0),
+                            ("gallery", c.gallery, 0), ("seed", c.seed, 0)):
+        if value < low:
+            p.append(f"{key}: must be at least {low}, got {value}")
+    if c.steps_per_epoch is not None and c.steps_per_epoch < 1:
+        p.append(f"steps_per_epoch: must be at least 1 or null (one pass over the data), got {c.steps_per_epoch}")
+    if not c.learning_rate > 0:
+        p.append(f"learning_rate: must be above 0, got {c.learning_rate}")
+    if c.weight_decay < 0:
+        p.append(f"weight_decay: must be 0 or more, got {c.weight_decay}")
+    if len(d.image_size) != 2 or min(d.image_size) < 1:
+        p.append(f"data.image_size: expected [height, width] of positive integers, got {d.image_size}")
+    if d.mask_values is not None and (any(not 0 <= v <= 255 for v in d.mask_values)
+                                      or len(set(d.mask_values)) != len(d.mask_values)):
+        p.append(f"data.mask_values: expected distinct mask values 0..255, got {d.mask_values}")
+    if c.model not in models.available():
+        p.append(f"model: unknown model {c.model!r}; available: {', '.join(models.available())}")
+    else:
+        unknown = sorted(set(c.model_options) - set(models.options(c.model)))
+        if unknown:
+            p.append(f"model_options: unknown option(s) {unknown} for model {c.model!r}; "
+                     f"accepted: {models.options(c.model)}")
+    if c.num_classes < 1:
+        return p  # the checks below need a class count
+    labels = num_labels(c.num_classes)
+    if d.dataset is not None:
+        try:
+            info = DatasetInfo.load(d.dataset)
+        except (OSError, ValueError) as e:
+            p.append(f"data.dataset: {e}")
+        else:
+            if info.num_classes != c.num_classes:
+                p.append(f"data.dataset: {d.dataset} describes {len(info.class_names)} classes "
+                         f"(num_classes {info.num_classes}), the config says num_classes {c.num_classes}")
+            elif d.class_names not in (DEFAULT_CLASS_NAMES, list(info.class_names)):
+                p.append(f"data.class_names: {d.class_names} differ from those of {d.dataset} "
+                         f"({list(info.class_names)}); leave class_names out")
+            else:
+                d.class_names = list(info.class_names)
+                if d.ignore_index is None:
+                    d.ignore_index = info.ignore_index
+    if d.class_names == DEFAULT_CLASS_NAMES and labels != 2:
+        d.class_names = [f"class_{i}" for i in range(labels)]
+    if len(d.class_names) != labels:
+        p.append(f"data.class_names: {len(d.class_names)} names for num_classes {c.num_classes} "
+                 f"({labels} labels)")
+    try:
+        check_ignore_index(d.ignore_index, c.num_classes)
+    except ValueError as e:
+        p.append(f"data.ignore_index: {e}")
+    if isinstance(c.class_weights, list) and (len(c.class_weights) != labels or min(c.class_weights) < 0):
+        p.append(f"class_weights: expected {labels} weights of 0 or more (one per label), got {c.class_weights}")
+    if isinstance(d.augment, dict):
+        try:
+            AugmentConfig.coerce(d.augment)
+        except (TypeError, ValueError) as e:
+            p.append(f"data.augment: {e}")
+    try:
+        losses.get(c.loss)
+    except (TypeError, ValueError) as e:
+        p.append(f"loss: {e}")
+    import tensorflow as tf
+
+    # in a throwaway graph: metrics made eagerly would start TensorFlow's runtime, and a multi-worker
+    # strategy must be made before that ("Collective ops must be configured at program startup")
+    with tf.Graph().as_default():
+        names = [m.name for m in metrics.default_metrics(c.num_classes)]
+    allowed = [f"val_{n}" for n in names] if d.val else names
+    if c.monitor not in allowed:
+        p.append(f"monitor: {c.monitor!r} is not a score this run reports; expected one of {allowed}"
+                 + ("" if d.val or not c.monitor.startswith("val_") else " (no data.val is given)"))
+    return p
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _read_raw(path: Path, chain: tuple[Path, ...] = ()) -> dict:
+    """A config file's mapping with its `extends:` bases merged in (paths relative to the file)."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        where = f" (extended by {chain[-1]})" if chain else ""
+        raise FileNotFoundError(f"{path}: config file not found{where}") from None
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML/JSON: {e}") from None
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        raise ConfigError([f"expected a mapping of config keys, got {type(raw).__name__}"], path)
+    bases = raw.pop("extends", None)
+    if bases is None:
+        return raw
+    if isinstance(bases, str):
+        bases = [bases]
+    if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
+        raise ConfigError([f"extends: expected a path or a list of paths, got {bases!r}"], path)
+    merged: dict = {}
+    here = chain + (path.resolve(),)
+    for b in bases:
+        base = (path.parent / b)
+        if base.resolve() in here:
+            cycle = " -> ".join(str(x) for x in (*here, base.resolve()))
+            raise ConfigError([f"extends: {b} makes a cycle ({cycle})"], path)
+        merged = _deep_merge(merged, _read_raw(base, here))
+    return _deep_merge(merged, raw)
 
 
 def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> TrainConfig:
-    """Read a YAML/JSON config and apply `key=value` overrides (dotted keys, YAML values)."""
+    """Read a YAML/JSON config, merge the bases it `extends:` and apply `key=value` overrides
+    (dotted keys, YAML values); every value is checked (ConfigError names the file and each key).
+
+    `extends: base.yaml` (or a list) is relative to the config file; mappings merge key by key
+    (deeply), other values replace the base's; bases may extend others, cycles are refused.
+
+    Example:
+
+    >>> cfg = load_config("experiments/configs/demo.yaml", ["epochs=1"])  # doctest: +SKIP
+    >>> cfg.epochs  # doctest: +SKIP
+    1
+    """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: config file not found") from None
-    except yaml.YAMLError as e:
-        raise ValueError(f"{path}: not valid YAML/JSON: {e}") from None
+    raw = _read_raw(path)
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep:
@@ -112,11 +374,10 @@ def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> TrainCon
         *parents, last = key.split(".")
         for p in parents:
             node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--set {item!r}: {p} is not a mapping")
         node[last] = yaml.safe_load(value)
-    try:
-        return TrainConfig.from_dict(raw)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return TrainConfig.from_dict(raw, where=path)
 
 
 def save_config(config: TrainConfig, path: str | Path) -> None:
@@ -133,11 +394,15 @@ def pick_strategy(name: str = "auto"):
     """The tf.distribute strategy for `auto | mirrored | multiworker | none`."""
     import tensorflow as tf
 
+    if name == "auto" and os.environ.get("TF_CONFIG"):
+        name = "multiworker"
+    if name == "multiworker":
+        # before anything lists logical devices: that starts TensorFlow's runtime, after which the
+        # collective ops of a multi-worker strategy can no longer be configured
+        return _multi_worker_strategy()
     gpus = tf.config.list_logical_devices("GPU")
     if name == "auto":
-        if os.environ.get("TF_CONFIG"):
-            name = "multiworker"
-        elif len(gpus) > 1:
+        if len(gpus) > 1:
             name = "mirrored"
         else:
             name = "none"
@@ -146,11 +411,38 @@ def pick_strategy(name: str = "auto"):
         if not gpus and len(cpus) > 1:  # several logical CPUs: how tests check replica agreement
             return tf.distribute.MirroredStrategy([d.name for d in cpus])
         return tf.distribute.MirroredStrategy()
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
     if name == "none":
         return tf.distribute.get_strategy()
     raise ValueError(f"strategy {name!r}: expected auto, mirrored, multiworker or none")
+
+
+def _multi_worker_strategy():
+    """`tf.distribute.MultiWorkerMirroredStrategy` with the two `reduce` calls of Keras 3's `fit`
+    that it fails on made to work (keras-team/keras#20585: Keras 3 `fit` does not run under this
+    strategy as it ships):
+
+    - `fit` reduces the first (image, mask) batch across replicas to learn its shapes, but `reduce`
+      takes one value, not a nest ("Attempt to convert a value (PerReplica ...) to a Tensor"): each
+      value of the nest is reduced in turn;
+    - `fit` averages each step's scalar logs with `reduce("MEAN", v, axis=0)`, which fails on a
+      scalar ("Invalid reduction dimension 0 for input with 0 dimensions"): a scalar is averaged
+      across replicas (axis None), as Keras means.
+    """
+    import tensorflow as tf
+
+    base = tf.distribute.MultiWorkerMirroredStrategy
+
+    class MultiWorkerMirroredStrategy(base):
+        def reduce(self, reduce_op, value, axis=None):
+            if isinstance(value, (tuple, list, dict)):
+                return tf.nest.map_structure(lambda v: self.reduce(reduce_op, v, axis), value)
+            if axis is not None:
+                local = self.experimental_local_results(value)[0]
+                if getattr(local, "shape", None) is not None and local.shape.rank == 0:
+                    axis = None
+            return base.reduce(self, reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy()
 
 
 def use_mixed_precision(setting: Any) -> bool:
@@ -164,19 +456,71 @@ def use_mixed_precision(setting: Any) -> bool:
 
 # ----------------------------------------------------------------------------- building blocks
 
-def _datasets(config: TrainConfig, strategy):
-    """Train/val/test tf.data datasets for a config (batch = global batch)."""
+def read_split(config: TrainConfig, path: str | Path) -> list:
+    """The (photo, mask) pairs of one split's pairs file, re-rooted by `data.root` when it is set."""
+    import inspect
+
+    from fcnlib import data
+
+    if config.data.root is None:
+        return data.read_pairs(path)
+    if "root" not in inspect.signature(data.read_pairs).parameters:
+        raise ValueError(f"data.root is set ({config.data.root}) but this fcnlib's data.read_pairs "
+                         "cannot re-root pairs files")
+    return data.read_pairs(path, root=config.data.root)
+
+
+def _splits(config: TrainConfig) -> dict[str, str]:
+    d = config.data
+    return {name: path for name, path in (("train", d.train), ("val", d.val), ("test", d.test)) if path}
+
+
+def check_data(config: TrainConfig) -> dict:
+    """Read and check every pair of every split before training (`fcnlib.verify.verify`: each photo
+    and mask decoded, sizes, mask values against the classes, void); returns {split: (pairs, report)}.
+
+    Raises DataError listing every problem of every split, each with its file, so that a bad mask in
+    the test split stops the run before the first step rather than after the last epoch. The cost is
+    one decode of each file, small beside the epochs that decode them again; the train split's report
+    also gives the median-frequency class weights, so `class_weights: median` reads nothing twice.
+    """
+    from fcnlib.data import DataError
+    from fcnlib.verify import verify
+
+    kwargs: dict = {"num_classes": config.num_classes, "mask_values": config.data.mask_values}
+    if config.data.ignore_index is not None:
+        kwargs["ignore_index"] = config.data.ignore_index
+    out, problems = {}, []
+    for split, path in _splits(config).items():
+        try:
+            pairs = read_split(config, path)
+        except DataError as e:
+            problems.append(f"data.{split}: {e}")
+            continue
+        report = verify(pairs, **kwargs)
+        problems += [f"data.{split} ({path}): {file}: {message}" for file, message in report.problems]
+        out[split] = (pairs, report)
+    if problems:
+        raise DataError(f"{len(problems)} problem(s) in the data; nothing was trained:\n"
+                        + "\n".join(f"  {p}" for p in problems))
+    return out
+
+
+def _datasets(config: TrainConfig, strategy, checked: dict, repeat: bool = False):
+    """Train/val/test tf.data datasets for a config (batch = global batch), from `check_data`'s pairs."""
     from fcnlib import data
 
     d = config.data
-    class_weights = resolve_class_weights(config)
+    class_weights = resolve_class_weights(config, checked["train"][1])
     common = dict(image_size=tuple(d.image_size), batch_size=config.batch_size,
                   mask_values=d.mask_values, resize=d.resize, num_classes=config.num_classes)
-    train = data.make_dataset(d.train, augment=d.augment, shuffle=d.shuffle, cache=d.cache,
-                              repeat=config.steps_per_epoch is not None, seed=config.seed,
+    if d.ignore_index is not None:
+        common["ignore_index"] = d.ignore_index
+    train = data.make_dataset(checked["train"][0], augment=d.augment, shuffle=d.shuffle, cache=d.cache,
+                              repeat=repeat, seed=config.seed,
                               class_weights=class_weights, **common)
-    val = data.make_dataset(d.val, augment=None, cache=d.cache, **common) if d.val else None
-    test = data.make_dataset(d.test, augment=None, **common) if d.test else None
+    val = data.make_dataset(checked["val"][0], augment=None, cache=d.cache, **common) if d.val else None
+    test = data.make_dataset(checked["test"][0], augment=None, **common) if d.test else None
     if strategy.num_replicas_in_sync > 1 or os.environ.get("TF_CONFIG"):
         import tensorflow as tf
 
@@ -186,17 +530,16 @@ def _datasets(config: TrainConfig, strategy):
     return train, val, test
 
 
-def resolve_class_weights(config: TrainConfig):
-    """None, an explicit list, or SegNet's median-frequency weights from the train split."""
+def resolve_class_weights(config: TrainConfig, train_report=None):
+    """None, an explicit list, or SegNet's median-frequency weights from the train split (void
+    excluded: `verify` leaves `data.ignore_index` pixels out of the frequencies)."""
     cw = config.class_weights
     if cw in (None, False, "none"):
         return None
     if cw == "median":
-        from fcnlib.verify import verify
-
-        report = verify(config.data.train, num_classes=max(config.num_classes, 2),
-                        mask_values=config.data.mask_values)
-        return [float(w) for w in report.class_weights]
+        if train_report is None:
+            train_report = check_data(config)["train"][1]
+        return [float(w) for w in train_report.class_weights]
     return [float(w) for w in cw]
 
 
@@ -230,9 +573,23 @@ def build_and_compile(config: TrainConfig, steps_per_epoch: int):
 
         init = DEFAULT_MODEL if config.init == "default" else config.init
         model.set_weights(models.load_model(init, compile=False).get_weights())
-    model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=losses.get(config.loss),
-                  metrics=metrics.default_metrics(config.num_classes), jit_compile=config.jit_compile)
+    void = {} if config.data.ignore_index is None else {"ignore_index": config.data.ignore_index}
+    model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=losses.get(config.loss, **void),
+                  metrics=metrics.default_metrics(config.num_classes, **void), jit_compile=config.jit_compile)
     return model
+
+
+def _synchronize_batch_norm(model) -> None:
+    """Batch statistics over the global batch (all replicas) in every BatchNormalization layer.
+
+    With several replicas, each one otherwise normalises with the statistics of its own share of
+    the batch and keeps moving averages of its own: the workers of a multi-worker run end with
+    different moving means and variances (the trainable weights agree). Synchronised, every
+    replica computes what one device would on the whole batch, and all keep the same statistics.
+    """
+    for layer in model._flatten_layers(include_self=False, recursive=True):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.synchronized = True
 
 
 def _count_batches(ds) -> int:
@@ -332,41 +689,133 @@ def new_run_dir(config: TrainConfig) -> Path:
     return run
 
 
-def train(config: TrainConfig, run_dir: str | Path | None = None, verbose: int | str = "auto") -> Path:
-    """Train `config` in a new run folder (or `run_dir`) and return the folder."""
-    run = Path(run_dir) if run_dir else new_run_dir(config)
-    run.mkdir(parents=True, exist_ok=True)
-    save_config(config, run / CONFIG_FILE)
+def worker_role(config: TrainConfig) -> tuple[bool, int]:
+    """(is this process the chief, its task index) under multi-worker training, from `TF_CONFIG`.
+
+    The chief is the task of type "chief", or worker 0 when the cluster has no chief (the
+    `tf.distribute` convention). Without TF_CONFIG, or with a strategy other than multiworker/auto,
+    every process is its own chief.
+    """
+    raw = os.environ.get("TF_CONFIG")
+    if not raw or config.strategy not in ("auto", "multiworker"):
+        return True, 0
+    try:
+        tf_config = json.loads(raw)
+        task, cluster = tf_config.get("task", {}), tf_config.get("cluster", {})
+        kind, index = task.get("type"), int(task.get("index", 0))
+    except (json.JSONDecodeError, AttributeError, TypeError, ValueError) as e:
+        raise ValueError(f"TF_CONFIG: expected JSON with cluster and task ({e})") from None
+    if kind == "chief":
+        return True, index
+    return kind == "worker" and index == 0 and "chief" not in cluster, index
+
+
+def _work_dir(config: TrainConfig, run_dir) -> tuple[Path, bool]:
+    """Where this process writes: the run folder for the chief; for another worker a temporary
+    folder (removed at the end), since every worker runs the same callbacks but only the chief's
+    files are the run's."""
+    chief, index = worker_role(config)
+    if chief:
+        run = Path(run_dir) if run_dir else new_run_dir(config)
+        run.mkdir(parents=True, exist_ok=True)
+        return run, True
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix=f"fcn-worker{index}-")), False
+
+
+def train(config: TrainConfig, run_dir: str | Path | None = None, verbose: int | str = "auto") -> Path | None:
+    """Train `config` in a new run folder (or `run_dir`) and return the folder.
+
+    Every value of the config and every pair of every split are checked first (ConfigError or
+    DataError naming the file); the run folder is made only after. Under multi-worker training,
+    only the chief writes the run folder; another worker returns None.
+
+    Example:
+
+    >>> run = train(load_config("experiments/configs/demo.yaml", ["epochs=1"]))  # doctest: +SKIP
+    """
+    config = config.checked()
+    if config.init not in (None, "default") and not Path(config.init).is_file():
+        raise FileNotFoundError(f"{config.init}: model file not found (config key init)")
+    checked = check_data(config)
+    out, chief = _work_dir(config, run_dir)
+    save_config(config, out / CONFIG_FILE)
     state = {"epoch": 0, "history": [], "best": None, "best_epoch": None, "finished": False}
-    atomic_write_text(run / RUN_STATE, json.dumps(state, indent=2))
-    return _fit(config, run, state, verbose)
+    atomic_write_text(out / RUN_STATE, json.dumps(state, indent=2))
+    return _fit(config, out, state, verbose, checked, chief=chief)
 
 
-def resume(run_dir: str | Path, verbose: int | str = "auto") -> Path:
-    """Continue an interrupted run from `latest.keras` and `state.json`."""
+def read_json(path: Path, what: str):
+    """A JSON file of a run folder; errors name the file (missing, unreadable, not JSON)."""
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: {what} not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: {what} is not valid JSON ({e}); the file is damaged") from None
+
+
+def read_state(run: Path) -> dict:
+    """The `state.json` of a run folder, checked (epoch, history)."""
+    path = Path(run) / RUN_STATE
+    state = read_json(path, "run state")
+    if (not isinstance(state, dict) or not isinstance(state.get("epoch"), int) or state["epoch"] < 0
+            or not isinstance(state.get("history"), list)):
+        raise ValueError(f"{path}: run state is damaged (expected an epoch count and a history list)")
+    return state
+
+
+def resume(run_dir: str | Path, verbose: int | str = "auto") -> Path | None:
+    """Continue an interrupted run from `latest.keras` and `state.json`.
+
+    Refuses (FileNotFoundError naming the file) when `latest.keras` is gone although the state
+    records training done: restarting from random weights under the old epoch counter and history
+    would silently give a worse model. (`best.keras` is no substitute: it lacks the optimizer state
+    and the epochs after the best one.) A run stopped before its first checkpoint starts over.
+    """
     run = Path(run_dir)
     if not (run / CONFIG_FILE).exists():
         raise FileNotFoundError(f"{run}: not a run folder (no {CONFIG_FILE})")
     config = load_config(run / CONFIG_FILE)
-    state = json.loads((run / RUN_STATE).read_text())
+    state = read_state(run)
     if state.get("finished"):
         print(f"{run}: already finished ({state['epoch']} epochs)")
         return run
-    return _fit(config, run, state, verbose)
+    latest = run / "latest.keras"
+    if not latest.exists() and (state["epoch"] > 0 or state.get("batches_in_epoch") or state["history"]):
+        raise FileNotFoundError(
+            f"{latest}: missing, but {run / RUN_STATE} records {state['epoch']} epoch(s) done; resuming "
+            f"would restart from random weights. Put latest.keras back, or train anew: "
+            f"fcn train {run / CONFIG_FILE}")
+    checked = check_data(config)
+    out, chief = _work_dir(config, run)
+    return _fit(config, out, state, verbose, checked, chief=chief, source=run)
 
 
-def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
+def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, chief: bool = True,
+         source: Path | None = None) -> Path | None:
+    """Fit and finish; `run` is where this process writes, `source` the run folder it resumes from."""
+    source = source or run
     keras.utils.set_random_seed(config.seed)  # before the datasets: their shuffle order depends on it
     mixed = use_mixed_precision(config.mixed_precision)
     strategy = pick_strategy(config.strategy)
-    train_ds, val_ds, test_ds = _datasets(config, strategy)
-    steps = config.steps_per_epoch or _count_batches(train_ds)
+    # several workers must agree on the steps of an epoch: a repeated dataset and a step count
+    # (with a dataset that runs out, the workers wait on each other after the first epoch)
+    multi_worker = getattr(strategy.extended, "_num_workers", 1) > 1
+    steps_per_epoch = config.steps_per_epoch
+    if multi_worker and steps_per_epoch is None:
+        steps_per_epoch = max(1, len(checked["train"][0]) // config.batch_size)
+    train_ds, val_ds, test_ds = _datasets(config, strategy, checked, repeat=steps_per_epoch is not None)
+    steps = steps_per_epoch or _count_batches(train_ds)
     state["replicas"] = strategy.num_replicas_in_sync
     with strategy.scope():
-        if (run / "latest.keras").exists():
-            model = models.load_model(run / "latest.keras")
+        if (source / "latest.keras").exists():
+            model = models.load_model(source / "latest.keras")
         else:
             model = build_and_compile(config, steps)
+    if strategy.num_replicas_in_sync > 1:
+        _synchronize_batch_norm(model)
 
     watched = []
     if config.early_stopping:
@@ -385,10 +834,15 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose) -> Path:
         print(f"run: {run} (epochs {state['epoch']}..{config.epochs}, mixed precision {mixed}, "
               f"{strategy.num_replicas_in_sync} replica(s))")
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, initial_epoch=state["epoch"],
-                  steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, verbose=verbose,
+                  steps_per_epoch=steps_per_epoch, callbacks=callbacks, verbose=verbose,
                   shuffle=False)  # the tf.data pipeline shuffles
     finish(config, run, state, test_ds, val_ds)
-    return run
+    if chief:
+        return run
+    import shutil
+
+    shutil.rmtree(run, ignore_errors=True)
+    return None
 
 
 def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict:
@@ -414,7 +868,8 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
         from fcnlib.evaluate import calibrate_min_score
         from fcnlib.predict import Predictor
 
-        results["calibration"] = calibrate_min_score(Predictor.from_segmenter(segmenter), config.data.val,
+        results["calibration"] = calibrate_min_score(Predictor.from_segmenter(segmenter),
+                                                     read_split(config, config.data.val),
                                                      config.data.mask_values)
         segmenter = segmenter.with_spec(min_score=results["calibration"]["min_score"])
     atomic_write_text(run / "metrics.json", json.dumps(results, indent=2))

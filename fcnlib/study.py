@@ -5,7 +5,7 @@ evaluates each on held-out photos at their original resolution and writes `ablat
 `ablation.md` and `ablation.png` (IoU against GFLOPs) to `out_dir`. `GRID` is the study of
 notebook 03: SegNet with true unpooling vs plain upsampling vs U-Net vs FCN-8s, then depth,
 width, normalization, dropout and loss within the U-Net family. The same grid runs from the
-command line: `python -m fcnlib.experiments CONFIG OUT_DIR [--quick]`.
+command line: `python -m fcnlib.study CONFIG OUT_DIR [--quick]`.
 """
 from __future__ import annotations
 
@@ -104,7 +104,7 @@ QUICK = ["epochs=1", "data.image_size=[64,48]", "data.cache=false", "gallery=0",
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m fcnlib.experiments", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m fcnlib.study", description=__doc__.splitlines()[0])
     p.add_argument("config", help="base TrainConfig (YAML/JSON)")
     p.add_argument("out_dir")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
