@@ -152,7 +152,7 @@ def test_binary_task_keeps_the_receipt_columns_and_leaves_void_out(tmp_path):
     Image.fromarray(truth).save(tmp_path / "m.png")
     data.write_pairs([(photo, tmp_path / "m.png")], tmp_path / "pairs.txt")
     summary = evaluate(Predictor.load(model), tmp_path / "pairs.txt", tmp_path / "out", ignore_index=255)
-    assert list(summary["per_class"]) == ["class 0", "class 1"]  # no sidecar, no description
+    assert list(summary["per_class"]) == ["background", "object"]  # a bare binary model: the default names
     assert summary["mean_quad_iou"] > 0.9 and summary["missed"] == 0
     assert summary["void_pixels"] == 10 * 160 and summary["pixels"] == 110 * 160
     assert summary["per_class"]["class 1"]["iou"] > 0.95
