@@ -155,4 +155,4 @@ def test_binary_task_keeps_the_receipt_columns_and_leaves_void_out(tmp_path):
     assert list(summary["per_class"]) == ["background", "object"]  # a bare binary model: the default names
     assert summary["mean_quad_iou"] > 0.9 and summary["missed"] == 0
     assert summary["void_pixels"] == 10 * 160 and summary["pixels"] == 110 * 160
-    assert summary["per_class"]["class 1"]["iou"] > 0.95
+    assert summary["per_class"]["object"]["iou"] > 0.95
