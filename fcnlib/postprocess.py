@@ -43,6 +43,10 @@ __all__ = [
     "extract",
     "classical_quad",
     "receipt_probability",
+    "RefineSettings",
+    "refine_corners",
+    "refine_in_photo",
+    "extract_file",
 ]
 
 _MAX_HULL_VERTICES = 48
@@ -188,9 +192,9 @@ def _simplify_hull(hull: np.ndarray) -> np.ndarray:
     return h
 
 
-def _fit_line(pts: np.ndarray, threshold: float, rng: np.random.Generator):
+def _fit_line(pts: np.ndarray, threshold: float, rng: np.random.Generator, return_inliers: bool = False):
     """Robust line through pts: (point, unit direction) or None. RANSAC over point pairs, then total
-    least squares on the inliers (twice)."""
+    least squares on the inliers (twice). With `return_inliers`, (point, direction, bool inlier mask)."""
     if len(pts) < 8:
         return None
     n = len(pts)
@@ -220,6 +224,8 @@ def _fit_line(pts: np.ndarray, threshold: float, rng: np.random.Generator):
         direction = vt[0]
         normal = np.array([-direction[1], direction[0]])
         inliers = np.abs((pts - centre) @ normal) < threshold
+    if return_inliers:
+        return centre, direction, inliers
     return centre, direction
 
 
@@ -318,9 +324,13 @@ def order_corners(pts) -> np.ndarray:
 def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     """The receipt inside `corners` (TL, TR, BR, BL) flattened upright, uint8 of the photo's channels.
 
+    `photo`: an array, or a PIL image (warped without a copy: only the output's pixels are computed).
     Size: `out_size` (height, width) if given, else the receipt's own aspect ratio: width = mean of
     the top and bottom edge lengths, height = mean of the left and right edge lengths. Bilinear."""
-    img = np.asarray(photo)
+    from PIL import Image
+
+    pil = photo if isinstance(photo, Image.Image) else None  # a PIL image is warped as is, no copy
+    img = np.asarray(photo) if pil is None else None
     q = np.asarray(corners, dtype=np.float64).reshape(4, 2)
     if out_size is None:
         length = lambda a, b: float(np.hypot(*(q[a] - q[b])))  # noqa: E731
@@ -329,15 +339,16 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
         out_h, out_w = max(int(round(h)), 1), max(int(round(w)), 1)
     else:
         out_h, out_w = (int(v) for v in out_size)
-    h, w = img.shape[:2]
+    w, h = pil.size if pil is not None else img.shape[1::-1]
     if np.all(q[:, 0] < -0.5) or np.all(q[:, 0] > w - 0.5) or np.all(q[:, 1] < -0.5) or np.all(q[:, 1] > h - 0.5):
-        raise ValueError(f"corners {q.tolist()} lie outside the photo of shape {img.shape}")
-    from PIL import Image
-
+        raise ValueError(f"corners {q.tolist()} lie outside the photo of size {w}x{h}")
     # PIL's transform (C, uint8, a few ms) puts pixel edges on integers: the output's edges
     # (0 ... size) map onto the receipt's outline, whose corners are at pixel centres + 0.5.
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float64)
     coeffs = tuple(homography(dst, q + 0.5).ravel()[:8])
+    if pil is not None:
+        return np.asarray(pil.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
+                                        Image.Resampling.BILINEAR))
     if img.dtype != np.uint8:
         img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
@@ -409,3 +420,208 @@ def classical_quad(photo, *, max_side: int = 500, sigma: float = 2.0, closing_ra
         return None
     xy = (best[:, ::-1] - 0.5) / scale - 0.5  # undo the 1-pixel pad and the rescale (pixel centres)
     return order_corners(xy)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Corners at the photo's resolution
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """Parameters of `refine_corners`, in pixels of the image the refinement runs on.
+
+    search: half-width of the strip searched across each coarse edge (the paper's edge is looked for
+        within +-search of it).
+    prior: the Gaussian weight favouring steps near the coarse edge has sigma = prior * search.
+    samples: profiles across each edge (spread over its middle, `1 - 2 * end_margin` of its length).
+    end_margin: share of the edge left out at each end (rounded, torn or covered corners).
+    smooth: half-width, along the edge, of the band each profile averages (noise, paper texture).
+    min_contrast: smallest colour step (grey levels per pixel, RGB norm) taken as an edge.
+    min_inliers: share of the profiles that must agree on one line for the edge to be refined.
+    max_angle: largest turn (degrees) of a refined edge against the coarse one.
+    inlier_px: RANSAC distance threshold of the line fit.
+    """
+
+    search: float = 12.0
+    samples: int = 48
+    end_margin: float = 0.1
+    smooth: float = 1.5
+    min_contrast: float = 6.0
+    min_inliers: float = 0.4
+    max_angle: float = 4.0
+    inlier_px: float = 1.0
+    prior: float = 0.5
+
+
+def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples (..., C) float32 of uint8/float img (h, w, C) at (x, y), and a bool mask of the
+    points that lie inside the image."""
+    h, w = img.shape[:2]
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    x = np.clip(x, 0, w - 1.001)
+    y = np.clip(y, 0, h - 1.001)
+    x0 = x.astype(np.intp)
+    y0 = y.astype(np.intp)
+    fx = (x - x0).astype(np.float32)[..., None]
+    fy = (y - y0).astype(np.float32)[..., None]
+    a, b = img[y0, x0].astype(np.float32), img[y0, x0 + 1].astype(np.float32)
+    c, d = img[y0 + 1, x0].astype(np.float32), img[y0 + 1, x0 + 1].astype(np.float32)
+    return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy, inside
+
+
+def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, outward: np.ndarray,
+                 cfg: RefineSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Where the colour steps most across the coarse edge p0 -> p1, at `cfg.samples` places along it:
+    (points (N, 2), bool ok (N,)). A profile is `ok` when it lies in the image and its strongest
+    (prior-weighted) step is at least `cfg.min_contrast`."""
+    length = float(np.hypot(*(p1 - p0)))
+    u = (p1 - p0) / max(length, 1e-9)
+    step = 0.5
+    d = np.arange(-cfg.search - 2 * step, cfg.search + 2 * step + 1e-9, step)  # across, outward +
+    t = np.linspace(cfg.end_margin, 1 - cfg.end_margin, cfg.samples) * length  # along
+    tau = np.linspace(-cfg.smooth, cfg.smooth, 3)  # band along the edge, averaged
+    pts = (p0[None, None, None, :] + (t[:, None, None, None] + tau[None, None, :, None]) * u
+           + d[None, :, None, None] * outward)  # (N, D, T, 2)
+    values, inside = _bilinear(img, pts[..., 0], pts[..., 1])
+    prof = values.mean(axis=2)  # (N, D, C)
+    prof = (prof[:, :-2] + 2 * prof[:, 1:-1] + prof[:, 2:]) / 4  # [1 2 1] across
+    grad = (prof[:, 2:] - prof[:, :-2]) / (2 * step)  # (N, D - 4, C): centred derivative
+    strength = np.sqrt((grad ** 2).sum(axis=-1))
+    dd = d[2:-2]
+    prior = np.exp(-0.5 * (dd / (cfg.prior * cfg.search)) ** 2)
+    k = np.argmax(strength * prior, axis=1)
+    rows = np.arange(len(t))
+    peak = strength[rows, k]
+    # sub-sample peak position: parabola through the weighted neighbours
+    weighted = strength * prior
+    km, kp = np.clip(k - 1, 0, len(dd) - 1), np.clip(k + 1, 0, len(dd) - 1)
+    ym, y0, yp = weighted[rows, km], weighted[rows, k], weighted[rows, kp]
+    denom = ym - 2 * y0 + yp
+    frac = np.where((k > 0) & (k < len(dd) - 1) & (denom < 0), 0.5 * (ym - yp) / np.where(denom < 0, denom, -1), 0.0)
+    offset = dd[k] + np.clip(frac, -0.5, 0.5) * step
+    ok = inside.all(axis=(1, 2)) & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
+    return p0 + t[:, None] * u + offset[:, None] * outward, ok
+
+
+def refine_corners(image, corners, settings: RefineSettings | None = None,
+                   return_edges: bool = False):
+    """Coarse corners (TL, TR, BR, BL, (x, y) pixels of `image`) moved onto the paper's edges in `image`.
+
+    For each side of the coarse quad, colour profiles across it (within +-`settings.search` pixels)
+    locate the strongest colour step, favouring steps near the coarse side; a robust line (RANSAC,
+    then least squares on the inliers) through those points is the paper's edge, and adjacent edges
+    meet at the refined corners. A side keeps its coarse line when the refinement is not confident:
+    too few profiles with a step of `min_contrast`, too few of them on one line, or a line turned by
+    more than `max_angle` or lying farther than `search` from the coarse side. The coarse corners
+    come back when the refined quad is not convex or a corner moved farther than 2 * search.
+
+    `image`: uint8 or float (H, W) or (H, W, C), at any resolution (pass corners in its pixels).
+    With `return_edges`, returns (corners, bool (4,) sides refined).
+
+    Example:
+    >>> found = extract(prob)  # doctest: +SKIP
+    >>> corners = refine_corners(photo, found.corners)  # doctest: +SKIP
+    """
+    cfg = settings or RefineSettings()
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = img[..., None]
+    q = np.asarray(corners, dtype=np.float64).reshape(4, 2)
+    centre = q.mean(axis=0)
+    rng = np.random.default_rng(0)
+    lines, refined = [], np.zeros(4, bool)
+    for s in range(4):
+        p0, p1 = q[s], q[(s + 1) % 4]
+        u = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
+        outward = np.array([u[1], -u[0]])
+        if np.dot(outward, (p0 + p1) / 2 - centre) < 0:
+            outward = -outward
+        coarse = (p0, u)
+        pts, ok = _edge_points(img, p0, p1, outward, cfg)
+        line = None
+        if ok.sum() >= max(8, cfg.min_inliers * cfg.samples):
+            fit = _fit_line(pts[ok], cfg.inlier_px, rng, return_inliers=True)
+            if fit is not None and fit[2].sum() >= cfg.min_inliers * cfg.samples:
+                c, direction, _ = fit
+                if np.dot(direction, u) < 0:
+                    direction = -direction
+                turn = np.degrees(np.arccos(np.clip(abs(float(np.dot(direction, u))), 0, 1)))
+                # distance of the new line from the coarse side's two ends
+                n = np.array([-direction[1], direction[0]])
+                far = max(abs(float(np.dot(p0 - c, n))), abs(float(np.dot(p1 - c, n))))
+                if turn <= cfg.max_angle and far <= cfg.search:
+                    line = (c, direction)
+        refined[s] = line is not None
+        lines.append(line if line is not None else coarse)
+    out = []
+    for s in range(4):
+        c = _intersect(lines[s - 1], lines[s])
+        out.append(q[s] if c is None or np.hypot(*(c - q[s])) > 2 * cfg.search else c)
+    out = np.array(out)
+    if not is_convex(out):
+        out, refined = q.copy(), np.zeros(4, bool)
+    return (out, refined) if return_edges else out
+
+
+# The refinement's defaults for a network's coarse corners, chosen on synthetic photos (see
+# experiments/results/real_receipts.md for the command): search +-REFINE_SEARCH_CELLS model pixels
+# across each coarse edge, on the photo decoded with its long side >= REFINE_LONG_SIDE.
+REFINE_SEARCH_CELLS = 2.5
+REFINE_LONG_SIDE = 1000
+
+
+def refine_in_photo(photo, corners, cell: float, search_cells: float = REFINE_SEARCH_CELLS,
+                    settings: RefineSettings | None = None) -> np.ndarray:
+    """`refine_corners` for corners in full-photo pixels found on a coarse map.
+
+    `photo`: the photo as an array at its full size, or a `fcnlib.data.ReducedPhoto` (a reduced decode:
+    the refinement runs on it, corners stay in full-photo pixels). `cell`: the size, in full-photo
+    pixels, of one pixel of the map the corners came from; the search strip is +-`search_cells` of them.
+
+    Example:
+    >>> corners = refine_in_photo(data.read_image_reduced("IMG.jpg", 1000), found.corners, cell=20.8)  # doctest: +SKIP
+    """
+    scale = getattr(photo, "scale", 1)
+    image = getattr(photo, "image", photo)
+    q = (np.asarray(corners, np.float64) + 0.5) / scale - 0.5
+    base = settings or RefineSettings()
+    cfg = RefineSettings(**{**base.__dict__, "search": max(2.0, search_cells * cell / scale)})
+    return (refine_corners(np.asarray(image), q, cfg) + 0.5) * scale - 0.5
+
+
+def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | None = None,
+                 refine: bool | None = None, refine_long_side: int = REFINE_LONG_SIDE,
+                 flatten: bool = True, flat_long_side: int | None = None):
+    """One photo file to (Extraction, flattened receipt uint8 array or None), decoding only what is needed.
+
+    The photo is decoded once reduced (JPEG scaled decoding, `fcnlib.data.open_image_reduced`, long side
+    >= `refine_long_side`): the network's input is resized from it and the corners are refined on it
+    (`refine_in_photo`; `refine` None follows `predictor.refine`). The flattened receipt is warped from
+    the photo decoded at `flat_long_side` (None: full resolution) with PIL's perspective transform,
+    computing only the output's pixels. Corners and mask are in full-photo pixels.
+    `predictor` is a `fcnlib.predict.Predictor` (its `model_outputs` and `extract_from`).
+
+    Example:
+    >>> found, flat = extract_file(load_pretrained(), "IMG_0001.jpg")  # doctest: +SKIP
+    """
+    import dataclasses
+
+    from PIL import Image
+
+    from fcnlib import data
+
+    reduced = data.read_image_reduced(path, refine_long_side)
+    (prob, placement), = predictor.model_outputs([reduced.image])
+    full = dataclasses.replace(placement, original=tuple(reduced.size))
+    do_refine = getattr(predictor, "refine", False) if refine is None else refine
+    found = predictor.extract_from(prob, full, threshold=threshold, min_score=min_score,
+                                   photo=reduced if do_refine else None)
+    flat = None
+    if flatten and found.corners is not None:
+        if flat_long_side is not None and reduced.scale > 1 and max(reduced.image.shape[:2]) >= flat_long_side:
+            source = data.ReducedPhoto(Image.fromarray(reduced.image), reduced.size, reduced.scale)
+        else:
+            source = data.open_image_reduced(path, flat_long_side)
+        del reduced
+        flat = warp(source.image, source.to_reduced(found.corners))
+    return found, flat
