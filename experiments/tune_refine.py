@@ -1,23 +1,63 @@
 """Choose the corner refinement's settings on synthetic photos (true corners known), never on real ones.
 
-Generates `--n` synthetic receipts (`fcn synth`, a seed no model trained on), runs the shipped model
-once per photo, then scores the coarse corners and the refined corners for each candidate setting:
-median and 90th percentile of the worst corner's error (share of the photo diagonal) and mean quad IoU.
-`--scale` upsamples the photos (bicubic, plus sensor-like noise) to test phone resolutions. Writes a
-Markdown table (appended to `--output`).
+Generates `--n` synthetic receipts (`fcn synth`, a seed no model trained on) in `--work`, runs the
+shipped model once per photo (cached in `--work`), then scores the coarse corners and the refined
+corners for each candidate setting: median and 90th percentile of the worst corner's error (share of
+the photo diagonal) and mean quad IoU. `--scale` upsamples the photos (bicubic, plus sensor-like noise)
+to test phone resolutions. Appends a Markdown table to `--output`.
 
     python experiments/tune_refine.py --n 150 --seed 21 -o experiments/results/refine_tuning.md
 """
 from __future__ import annotations
 
 import argparse
-import itertools
+import dataclasses
 import json
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+def coarse_cases(work: Path, n: int, seed: int, scale: int, long_side: int) -> list[dict]:
+    """Synthetic photos and the shipped model's coarse corners (cached in `work`)."""
+    cache = work / f"coarse_s{seed}_n{n}_x{scale}_side{long_side}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    from PIL import Image
+
+    from fcnlib import data, synth
+    from fcnlib.predict import load_pretrained
+
+    folder = work / f"synth_s{seed}_n{n}"
+    if not (folder / "pairs.txt").exists():
+        synth.generate(folder, n=n, seed=seed, negatives=0.0, progress=False)
+    predictor = load_pretrained()
+    cases = []
+    for i in range(n):
+        name = f"synth_{i:05d}"
+        true = np.asarray(json.loads((folder / "corners" / f"{name}.json").read_text())["corners"], float)
+        path = folder / "original" / f"{name}.jpg"
+        if scale > 1:
+            big_path = work / f"x{scale}" / f"{name}.jpg"
+            if not big_path.exists():
+                big_path.parent.mkdir(parents=True, exist_ok=True)
+                im = Image.open(path)
+                big = im.resize((im.width * scale, im.height * scale), Image.Resampling.BICUBIC)
+                noise = np.random.default_rng(i).normal(0, 2.0, (big.height, big.width, 1))
+                Image.fromarray(np.clip(np.asarray(big) + noise, 0, 255).astype(np.uint8)).save(big_path, quality=90)
+            path = big_path
+        # synth corners put pixel edges on integers; fcnlib puts pixel centres there
+        true = true * scale
+        photo = data.read_image_reduced(path, long_side)
+        (prob, placement), = predictor.model_outputs([photo.image])
+        full = dataclasses.replace(placement, original=tuple(photo.size))
+        found = predictor.extract_from(prob, full, min_score=0.0)
+        cell = max(photo.size[1] / placement.width, photo.size[0] / placement.height)
+        cases.append({"path": str(path), "true": (true - 0.5).tolist(), "size": list(photo.size), "cell": cell,
+                      "coarse": None if found.corners is None else found.corners.tolist()})
+    cache.write_text(json.dumps(cases))
+    return cases
 
 
 def main(argv=None) -> int:
@@ -25,89 +65,60 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=150)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--scale", type=int, default=1, help="upsample the 600x800 photos by this factor")
-    ap.add_argument("--grid", default="default", choices=["default", "small"])
+    ap.add_argument("--long-side", type=int, default=1000, help="refine on the photo decoded at least this large")
+    ap.add_argument("--work", default="data/tune_refine")
+    ap.add_argument("--grid", default="search", choices=["search", "detail", "one"])
     ap.add_argument("-o", "--output", default=None)
     args = ap.parse_args(argv)
 
-    from PIL import Image
+    from fcnlib import data, metrics, postprocess
 
-    from fcnlib import data, metrics, postprocess, synth
-    from fcnlib.predict import load_pretrained
-
-    predictor = load_pretrained()
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cases = coarse_cases(work, args.n, args.seed, args.scale, args.long_side)
+    photos = [data.read_image_reduced(c["path"], args.long_side) for c in cases]
+    base = postprocess.RefineSettings()
+    if args.grid == "search":
+        grid = [(f"search {sc} cells, prior {pr}", sc, dataclasses.replace(base, prior=pr))
+                for sc in (2.0, 4.0, 6.0, 8.0) for pr in (0.5, 1.0)]
+    elif args.grid == "detail":
+        sc = postprocess.REFINE_SEARCH_CELLS
+        grid = [(f"search {sc} cells, {k} {v}", sc, dataclasses.replace(base, **{k: v}))
+                for k, vals in [("min_contrast", (3.0, 12.0)), ("second_pass", (0.0, 1.5, 6.0)),
+                                ("inlier_px", (0.6, 1.5)), ("min_inliers", (0.25, 0.6)),
+                                ("smooth", (0.5, 3.0)), ("samples", (24, 96))] for v in vals]
+    else:
+        grid = []
+    grid = [("coarse (no refinement)", None, None),
+            (f"defaults: search {postprocess.REFINE_SEARCH_CELLS} cells, {base}", postprocess.REFINE_SEARCH_CELLS, base)] + grid
     rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        synth.generate(Path(tmp) / "s", n=args.n, seed=args.seed, negatives=0.0, progress=False)
-        cases = []
-        for i in range(args.n):
-            name = f"synth_{i:05d}"
-            true = json.loads((Path(tmp) / "s" / "corners" / f"{name}.json").read_text())["corners"]
-            path = Path(tmp) / "s" / "original" / f"{name}.jpg"
-            if args.scale > 1:
-                im = Image.open(path)
-                big = im.resize((im.width * args.scale, im.height * args.scale), Image.Resampling.BICUBIC)
-                noisy = np.asarray(big, np.int16) + np.random.default_rng(i).normal(0, 2.5, (big.height, big.width, 1)).astype(np.int16)
-                path = Path(tmp) / f"{name}_big.jpg"
-                Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=90)
-            # synth corners have pixel edges on integers; fcnlib uses pixel centres
-            true = (np.asarray(true, float) * args.scale) - 0.5
-            h, w = 800 * args.scale, 600 * args.scale
-            if ((true >= 0) & (true <= [w - 1, h - 1])).all():  # as the real set: receipts inside the photo
-                cases.append((path, true))
-        print(f"{len(cases)} of {args.n} receipts lie wholly inside their photo", flush=True)
-        sides = [1000, 1500] if args.scale > 1 else [800]
-        coarse = {}
-        for side in sides:
-            for path, true in cases:
-                photo = data.read_image_reduced(path, side)
-                (prob, placement), = predictor.model_outputs([photo.image])
-                import dataclasses
-
-                full = dataclasses.replace(placement, original=tuple(photo.size))
-                found = predictor.extract_from(prob, full, min_score=0.0)
-                cell = max(photo.size[1] / placement.width, photo.size[0] / placement.height)
-                coarse.setdefault(side, []).append((photo, found.corners, cell, true))
-
-        def score(label, fn, side):
-            errs, ious, ms = [], [], []
-            for photo, corners, cell, true in coarse[side]:
-                diag = float(np.hypot(*photo.size))
-                if corners is None:
-                    errs.append(np.inf)
-                    ious.append(0.0)
-                    continue
-                t = time.perf_counter()
-                c = fn(photo, corners, cell)
-                ms.append((time.perf_counter() - t) * 1000)
-                errs.append(metrics.corner_error(c, true, diag).max)
-                ious.append(metrics.quad_iou(c, true, photo.size))
-            errs = np.array(errs)
-            rows.append((label, side, float(np.median(errs)), float(np.percentile(errs, 90)),
-                         float(np.mean(ious)), float(np.median(ms))))
-            print(f"{label:60s} side {side}: corner error median {rows[-1][2]:.4f} p90 {rows[-1][3]:.4f} "
-                  f"quad IoU {rows[-1][4]:.4f} ({rows[-1][5]:.1f} ms)", flush=True)
-
-        for side in sides:
-            score("coarse (no refinement)", lambda p, c, cell: c, side)
-            cells = [2.0, 4.0] if args.grid == "small" else [2.0, 3.0, 4.0, 6.0]
-            priors = [0.5] if args.grid == "small" else [0.35, 0.5, 1.0]
-            contrasts = [6.0] if args.grid == "small" else [3.0, 6.0, 12.0]
-            for sc, pr, mc in itertools.product(cells, priors, contrasts):
-                cfg = postprocess.RefineSettings(min_contrast=mc, prior=pr)
-                score(f"search {sc} cells, prior {pr}, min_contrast {mc}",
-                      lambda p, c, cell, sc=sc, cfg=cfg: postprocess.refine_in_photo(p, c, cell, sc, cfg), side)
-            if args.grid == "default":
-                for smooth, samples, inl in [(0.5, 48, 0.4), (3.0, 48, 0.4), (1.5, 24, 0.4), (1.5, 96, 0.4),
-                                             (1.5, 48, 0.25), (1.5, 48, 0.6)]:
-                    cfg = postprocess.RefineSettings(smooth=smooth, samples=samples, min_inliers=inl)
-                    score(f"search 4 cells, smooth {smooth}, samples {samples}, min_inliers {inl}",
-                          lambda p, c, cell, cfg=cfg: postprocess.refine_in_photo(p, c, cell, 4.0, cfg), side)
-    lines = [f"## Synthetic receipts: seed {args.seed}, {args.n} photos, 600x800 x {args.scale}",
-             "", f"`python experiments/tune_refine.py --n {args.n} --seed {args.seed} --scale {args.scale}`"
-             f" on {time.strftime('%Y-%m-%d')}. Corner error: worst corner per photo, share of the diagonal.", "",
-             "| setting | refine long side | corner error median | corner error p90 | quad IoU | refine ms (median) |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {r[0]} | {r[1]} | {r[2]:.4f} | {r[3]:.4f} | {r[4]:.4f} | {r[5]:.1f} |" for r in rows]
+    for label, sc, cfg in grid:
+        errs, ious, ms = [], [], []
+        for case, photo in zip(cases, photos):
+            true = np.asarray(case["true"])
+            if case["coarse"] is None:
+                errs.append(np.inf)
+                ious.append(0.0)
+                continue
+            t = time.perf_counter()
+            c = np.asarray(case["coarse"]) if sc is None else postprocess.refine_in_photo(photo, case["coarse"], case["cell"], sc, cfg)
+            ms.append((time.perf_counter() - t) * 1000)
+            errs.append(metrics.corner_error(c, true, float(np.hypot(*case["size"]))).max)
+            ious.append(metrics.quad_iou(c, true, tuple(case["size"])))
+        errs = np.array(errs)
+        rows.append((label, float(np.median(errs)), float(np.percentile(errs, 90)), float(np.mean(ious)),
+                     float(np.median(ms))))
+        print(f"{label[:90]:90s} median {rows[-1][1]:.4f} p90 {rows[-1][2]:.4f} quad IoU {rows[-1][3]:.4f} "
+              f"({rows[-1][4]:.1f} ms)", flush=True)
+    h, w = cases[0]["size"]
+    lines = [f"## Synthetic receipts, seed {args.seed}: {len(cases)} photos of {w}x{h}, refined at long side >= {args.long_side}",
+             "", f"`python experiments/tune_refine.py --n {args.n} --seed {args.seed} --scale {args.scale} "
+             f"--long-side {args.long_side} --grid {args.grid}` on {time.strftime('%Y-%m-%d')} (machine shared with "
+             "other jobs: the ms column is indicative only). Corner error: the worst corner of each photo, share of "
+             "its diagonal.", "",
+             "| setting | corner error median | corner error p90 | quad IoU | refinement ms (median) |",
+             "| --- | --- | --- | --- | --- |"]
+    lines += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[3]:.4f} | {r[4]:.1f} |" for r in rows]
     text = "\n".join(lines) + "\n"
     if args.output:
         with open(args.output, "a") as f:

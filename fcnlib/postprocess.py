@@ -440,6 +440,7 @@ class RefineSettings:
     min_inliers: share of the profiles that must agree on one line for the edge to be refined.
     max_angle: largest turn (degrees) of a refined edge against the coarse one.
     inlier_px: RANSAC distance threshold of the line fit.
+    second_pass: half-width of a second, narrower search around the first pass's line (0: none).
     """
 
     search: float = 12.0
@@ -451,6 +452,7 @@ class RefineSettings:
     max_angle: float = 4.0
     inlier_px: float = 1.0
     prior: float = 0.5
+    second_pass: float = 3.0
 
 
 def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -499,8 +501,23 @@ def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, outward: np.nd
     denom = ym - 2 * y0 + yp
     frac = np.where((k > 0) & (k < len(dd) - 1) & (denom < 0), 0.5 * (ym - yp) / np.where(denom < 0, denom, -1), 0.0)
     offset = dd[k] + np.clip(frac, -0.5, 0.5) * step
-    ok = inside.all(axis=(1, 2)) & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
+    # profiles may leave the photo (a sheet at its border): samples there repeat the border pixel (no
+    # step); the step found must itself lie inside
+    at_peak = inside[rows, k + 2].all(axis=-1)
+    ok = at_peak & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
     return p0 + t[:, None] * u + offset[:, None] * outward, ok
+
+
+def _refine_side(img, p0, p1, outward, cfg: RefineSettings, rng):
+    """The paper's edge near the side p0 -> p1: (point, unit direction along p0 -> p1) or None."""
+    pts, ok = _edge_points(img, p0, p1, outward, cfg)
+    if ok.sum() < max(8, cfg.min_inliers * cfg.samples):
+        return None
+    fit = _fit_line(pts[ok], cfg.inlier_px, rng, return_inliers=True)
+    if fit is None or fit[2].sum() < cfg.min_inliers * cfg.samples:
+        return None
+    c, direction, _ = fit
+    return c, (direction if np.dot(direction, p1 - p0) >= 0 else -direction)
 
 
 def refine_corners(image, corners, settings: RefineSettings | None = None,
@@ -537,24 +554,32 @@ def refine_corners(image, corners, settings: RefineSettings | None = None,
         if np.dot(outward, (p0 + p1) / 2 - centre) < 0:
             outward = -outward
         coarse = (p0, u)
-        pts, ok = _edge_points(img, p0, p1, outward, cfg)
-        line = None
-        if ok.sum() >= max(8, cfg.min_inliers * cfg.samples):
-            fit = _fit_line(pts[ok], cfg.inlier_px, rng, return_inliers=True)
-            if fit is not None and fit[2].sum() >= cfg.min_inliers * cfg.samples:
-                c, direction, _ = fit
-                if np.dot(direction, u) < 0:
-                    direction = -direction
-                turn = np.degrees(np.arccos(np.clip(abs(float(np.dot(direction, u))), 0, 1)))
-                # distance of the new line from the coarse side's two ends
-                n = np.array([-direction[1], direction[0]])
-                far = max(abs(float(np.dot(p0 - c, n))), abs(float(np.dot(p1 - c, n))))
-                if turn <= cfg.max_angle and far <= cfg.search:
-                    line = (c, direction)
+        line = _refine_side(img, p0, p1, outward, cfg, rng)
+        if line is not None and cfg.second_pass > 0:
+            # second pass: a narrow strip around the first line, for more points and fewer outliers
+            c, direction = line
+            n = np.array([-direction[1], direction[0]])
+            a = p0 - np.dot(p0 - c, n) * n
+            b = p1 - np.dot(p1 - c, n) * n
+            narrow = RefineSettings(**{**cfg.__dict__, "search": cfg.second_pass})
+            again = _refine_side(img, a, b, outward, narrow, rng)
+            if again is not None:
+                line = again
+        if line is not None:
+            c, direction = line
+            turn = np.degrees(np.arccos(np.clip(abs(float(np.dot(direction, u))), 0, 1)))
+            # distance of the new line from the coarse side's two ends
+            n = np.array([-direction[1], direction[0]])
+            far = max(abs(float(np.dot(p0 - c, n))), abs(float(np.dot(p1 - c, n))))
+            if turn > cfg.max_angle or far > cfg.search:
+                line = None
         refined[s] = line is not None
         lines.append(line if line is not None else coarse)
     out = []
     for s in range(4):
+        if not (refined[s - 1] or refined[s]):  # both sides coarse: the coarse corner, exactly
+            out.append(q[s])
+            continue
         c = _intersect(lines[s - 1], lines[s])
         out.append(q[s] if c is None or np.hypot(*(c - q[s])) > 2 * cfg.search else c)
     out = np.array(out)
@@ -591,37 +616,54 @@ def refine_in_photo(photo, corners, cell: float, search_cells: float = REFINE_SE
 
 def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | None = None,
                  refine: bool | None = None, refine_long_side: int = REFINE_LONG_SIDE,
-                 flatten: bool = True, flat_long_side: int | None = None):
+                 flatten: bool = True, flat_long_side: int | None = None, timings: dict | None = None):
     """One photo file to (Extraction, flattened receipt uint8 array or None), decoding only what is needed.
 
-    The photo is decoded once reduced (JPEG scaled decoding, `fcnlib.data.open_image_reduced`, long side
+    The photo is decoded once, reduced (JPEG scaled decoding, `fcnlib.data.open_image_reduced`, long side
     >= `refine_long_side`): the network's input is resized from it and the corners are refined on it
     (`refine_in_photo`; `refine` None follows `predictor.refine`). The flattened receipt is warped from
-    the photo decoded at `flat_long_side` (None: full resolution) with PIL's perspective transform,
-    computing only the output's pixels. Corners and mask are in full-photo pixels.
-    `predictor` is a `fcnlib.predict.Predictor` (its `model_outputs` and `extract_from`).
+    the photo decoded at `flat_long_side` (None: full resolution) by PIL's perspective transform, which
+    computes only the output's pixels. Corners and mask are in full-photo pixels. `predictor` is a
+    `fcnlib.predict.Predictor` (its `model_outputs` and `extract_from` are used). `timings`, a dict,
+    receives the seconds of each stage (read, model, quad, refine, flatten).
 
     Example:
     >>> found, flat = extract_file(load_pretrained(), "IMG_0001.jpg")  # doctest: +SKIP
     """
     import dataclasses
-
-    from PIL import Image
+    import time
 
     from fcnlib import data
 
+    clock = [time.perf_counter()]
+
+    def lap(stage):
+        now = time.perf_counter()
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + now - clock[0]
+        clock[0] = now
+
     reduced = data.read_image_reduced(path, refine_long_side)
+    lap("read")
     (prob, placement), = predictor.model_outputs([reduced.image])
+    lap("model")
     full = dataclasses.replace(placement, original=tuple(reduced.size))
-    do_refine = getattr(predictor, "refine", False) if refine is None else refine
-    found = predictor.extract_from(prob, full, threshold=threshold, min_score=min_score,
-                                   photo=reduced if do_refine else None)
+    found = predictor.extract_from(prob, full, threshold=threshold, min_score=min_score)
+    lap("quad")
+    if found.corners is not None and (getattr(predictor, "refine", False) if refine is None else refine):
+        cell = max(reduced.size[1] / placement.width, reduced.size[0] / placement.height)
+        found = Extraction(refine_in_photo(reduced, found.corners, cell), found.score, found.mask)
+        lap("refine")
     flat = None
     if flatten and found.corners is not None:
-        if flat_long_side is not None and reduced.scale > 1 and max(reduced.image.shape[:2]) >= flat_long_side:
+        if reduced.scale == 1 or (flat_long_side is not None and max(reduced.image.shape[:2]) >= flat_long_side):
+            from PIL import Image
+
             source = data.ReducedPhoto(Image.fromarray(reduced.image), reduced.size, reduced.scale)
         else:
+            del reduced
             source = data.open_image_reduced(path, flat_long_side)
-        del reduced
+        lap("read")
         flat = warp(source.image, source.to_reduced(found.corners))
+        lap("flatten")
     return found, flat

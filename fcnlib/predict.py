@@ -199,20 +199,21 @@ def predict_files(predictor: Predictor, photos: list[str | Path], out_dir: str |
 
 def extract_files(predictor: Predictor, photos: list[str | Path], out_dir: str | Path,
                   threshold: float = 0.5, batch_size: int = 8) -> list[dict]:
-    """Write `<stem>_receipt.png` (when found) and `<stem>.json` with corners and score."""
+    """Write `<stem>_receipt.png` (when found) and `<stem>.json` with corners and score.
+
+    Photos stream one at a time through `postprocess.extract_file` (reduced decode for the network and
+    the corner refinement, the flattened receipt warped from the photo): memory does not grow with the
+    number of photos. `batch_size` is kept for compatibility."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [Path(p) for p in photos]
     results = []
-    for start in range(0, len(paths), batch_size):
-        chunk = paths[start:start + batch_size]
-        images = [data.read_image(p) for p in chunk]
-        for path, image, found in zip(chunk, images, predictor.extract(images, threshold, batch_size)):
-            record = {"photo": str(path),
-                      "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
-                      "score": round(float(found.score), 4)}
-            if found.corners is not None:
-                _save_png(out / f"{path.stem}_receipt.png", postprocess.warp(image, found.corners))
-            (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2))
-            results.append(record)
+    for path in (Path(p) for p in photos):
+        found, flat = postprocess.extract_file(predictor, path, threshold=threshold)
+        record = {"photo": str(path),
+                  "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
+                  "score": round(float(found.score), 4)}
+        if flat is not None:
+            _save_png(out / f"{path.stem}_receipt.png", flat)
+        (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2))
+        results.append(record)
     return results
