@@ -97,7 +97,7 @@ def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None,
             if mask.shape != photo.shape[:2]:
                 raise data.DataError(f"{mask_path}: mask is {mask.shape[1]}x{mask.shape[0]}, photo "
                                      f"{photo_path} is {photo.shape[1]}x{photo.shape[0]}")
-            found = predictor.extract_from(small, placement) if k == 2 else None
+            found = predictor.extract_from(small, placement, photo=photo) if k == 2 else None
             row, pred = score_photo(placement.to_original(small), mask, k,
                                     true_corners(Path(mask_path), mask) if k == 2 else None, found)
             cm += metrics.confusion_matrix(mask, pred, k)

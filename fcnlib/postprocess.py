@@ -192,9 +192,9 @@ def _simplify_hull(hull: np.ndarray) -> np.ndarray:
     return h
 
 
-def _fit_line(pts: np.ndarray, threshold: float, rng: np.random.Generator, return_inliers: bool = False):
+def _fit_line(pts: np.ndarray, threshold: float, rng: np.random.Generator):
     """Robust line through pts: (point, unit direction) or None. RANSAC over point pairs, then total
-    least squares on the inliers (twice). With `return_inliers`, (point, direction, bool inlier mask)."""
+    least squares on the inliers (twice)."""
     if len(pts) < 8:
         return None
     n = len(pts)
@@ -224,8 +224,6 @@ def _fit_line(pts: np.ndarray, threshold: float, rng: np.random.Generator, retur
         direction = vt[0]
         normal = np.array([-direction[1], direction[0]])
         inliers = np.abs((pts - centre) @ normal) < threshold
-    if return_inliers:
-        return centre, direction, inliers
     return centre, direction
 
 
@@ -439,8 +437,9 @@ class RefineSettings:
     min_contrast: smallest colour step (grey levels per pixel, RGB norm) taken as an edge.
     min_inliers: share of the profiles that must agree on one line for the edge to be refined.
     max_angle: largest turn (degrees) of a refined edge against the coarse one.
-    inlier_px: RANSAC distance threshold of the line fit.
-    second_pass: half-width of a second, narrower search around the first pass's line (0: none).
+    inlier_px: RANSAC distance threshold of the curve fit.
+    second_pass: half-width of a second, narrower search around the first pass's curve (0: none).
+    curve: "quadratic" (a bowed edge: curled paper) or "line", the model fitted to each edge.
     """
 
     search: float = 12.0
@@ -453,6 +452,7 @@ class RefineSettings:
     inlier_px: float = 1.0
     prior: float = 0.5
     second_pass: float = 3.0
+    curve: str = "quadratic"
 
 
 def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -471,53 +471,109 @@ def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray
     return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy, inside
 
 
-def _edge_points(img: np.ndarray, p0: np.ndarray, p1: np.ndarray, outward: np.ndarray,
-                 cfg: RefineSettings) -> tuple[np.ndarray, np.ndarray]:
-    """Where the colour steps most across the coarse edge p0 -> p1, at `cfg.samples` places along it:
-    (points (N, 2), bool ok (N,)). A profile is `ok` when it lies in the image and its strongest
-    (prior-weighted) step is at least `cfg.min_contrast`."""
-    length = float(np.hypot(*(p1 - p0)))
-    u = (p1 - p0) / max(length, 1e-9)
+def _edge_offsets(img: np.ndarray, p0: np.ndarray, u: np.ndarray, outward: np.ndarray, length: float,
+                  cfg: RefineSettings, base: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the colour steps most across the coarse side (p0, direction u, `length`), at `cfg.samples`
+    places along it: (t (N,) along the side in pixels, offset (N,) along `outward`, bool ok (N,)). Each
+    profile spans +-`cfg.search` around `base` (per-sample offsets, default 0). A profile is `ok` when its
+    strongest (prior-weighted) step lies inside the image and is at least `cfg.min_contrast`."""
     step = 0.5
     d = np.arange(-cfg.search - 2 * step, cfg.search + 2 * step + 1e-9, step)  # across, outward +
     t = np.linspace(cfg.end_margin, 1 - cfg.end_margin, cfg.samples) * length  # along
+    centre = np.zeros_like(t) if base is None else np.asarray(base, np.float64)
     tau = np.linspace(-cfg.smooth, cfg.smooth, 3)  # band along the edge, averaged
-    pts = (p0[None, None, None, :] + (t[:, None, None, None] + tau[None, None, :, None]) * u
-           + d[None, :, None, None] * outward)  # (N, D, T, 2)
+    across = centre[:, None] + d[None, :]  # (N, D)
+    pts = (p0 + (t[:, None, None, None] + tau[None, None, :, None]) * u
+           + across[:, :, None, None] * outward)  # (N, D, T, 2)
     values, inside = _bilinear(img, pts[..., 0], pts[..., 1])
     prof = values.mean(axis=2)  # (N, D, C)
     prof = (prof[:, :-2] + 2 * prof[:, 1:-1] + prof[:, 2:]) / 4  # [1 2 1] across
     grad = (prof[:, 2:] - prof[:, :-2]) / (2 * step)  # (N, D - 4, C): centred derivative
     strength = np.sqrt((grad ** 2).sum(axis=-1))
     dd = d[2:-2]
-    prior = np.exp(-0.5 * (dd / (cfg.prior * cfg.search)) ** 2)
-    k = np.argmax(strength * prior, axis=1)
+    weighted = strength * np.exp(-0.5 * (dd / (cfg.prior * cfg.search)) ** 2)
+    k = np.argmax(weighted, axis=1)
     rows = np.arange(len(t))
     peak = strength[rows, k]
     # sub-sample peak position: parabola through the weighted neighbours
-    weighted = strength * prior
     km, kp = np.clip(k - 1, 0, len(dd) - 1), np.clip(k + 1, 0, len(dd) - 1)
     ym, y0, yp = weighted[rows, km], weighted[rows, k], weighted[rows, kp]
     denom = ym - 2 * y0 + yp
-    frac = np.where((k > 0) & (k < len(dd) - 1) & (denom < 0), 0.5 * (ym - yp) / np.where(denom < 0, denom, -1), 0.0)
-    offset = dd[k] + np.clip(frac, -0.5, 0.5) * step
+    frac = np.where(denom < 0, 0.5 * (ym - yp) / np.where(denom < 0, denom, -1.0), 0.0)
+    offset = centre + dd[k] + np.clip(frac, -0.5, 0.5) * step
     # profiles may leave the photo (a sheet at its border): samples there repeat the border pixel (no
     # step); the step found must itself lie inside
     at_peak = inside[rows, k + 2].all(axis=-1)
     ok = at_peak & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
-    return p0 + t[:, None] * u + offset[:, None] * outward, ok
+    return t, offset, ok
+
+
+def _fit_curve(t: np.ndarray, off: np.ndarray, length: float, degree: int, threshold: float,
+               rng: np.random.Generator):
+    """Robust polynomial offset(t) of `degree` (1: a line, 2: a bowed edge): (coefficients in
+    s = t / length, highest first; bool inliers) or None. RANSAC over minimal samples, then least squares
+    on the inliers (twice)."""
+    n = len(t)
+    if n < 3 * (degree + 1):
+        return None
+    s = t / length
+    picks = np.sort(rng.integers(0, n, (_RANSAC_CANDIDATES, degree + 1)), axis=1)
+    spread = np.ptp(s[picks], axis=1) > 0.3  # well-separated samples give well-determined curves
+    picks = picks[spread & (np.diff(picks, axis=1) > 0).all(axis=1)]
+    if len(picks) == 0:
+        return None
+    vander = np.vander(s, degree + 1)  # (n, degree + 1)
+    sub = vander[picks]  # (M, k, k)
+    try:
+        coef = np.linalg.solve(sub, off[picks][..., None])[..., 0]  # (M, k)
+    except np.linalg.LinAlgError:
+        return None
+    resid = np.abs(vander @ coef.T - off[:, None])  # (n, M)
+    inliers = resid[:, np.argmax((resid < threshold).sum(axis=0))] < threshold
+    for _ in range(2):
+        if inliers.sum() < 2 * (degree + 1):
+            return None
+        best, *_ = np.linalg.lstsq(vander[inliers], off[inliers], rcond=None)
+        inliers = np.abs(vander @ best - off) < threshold
+    return best, inliers
 
 
 def _refine_side(img, p0, p1, outward, cfg: RefineSettings, rng):
-    """The paper's edge near the side p0 -> p1: (point, unit direction along p0 -> p1) or None."""
-    pts, ok = _edge_points(img, p0, p1, outward, cfg)
-    if ok.sum() < max(8, cfg.min_inliers * cfg.samples):
+    """The paper's edge near the coarse side p0 -> p1, as offset(s) along `outward`, s in [0, 1] from p0
+    to p1: polynomial coefficients (highest first), or None when not confident."""
+    length = float(np.hypot(*(p1 - p0)))
+    u = (p1 - p0) / max(length, 1e-9)
+    degree = 2 if cfg.curve == "quadratic" else 1
+    t, off, ok = _edge_offsets(img, p0, u, outward, length, cfg)
+    need = max(8, cfg.min_inliers * cfg.samples)
+    if ok.sum() < need:
         return None
-    fit = _fit_line(pts[ok], cfg.inlier_px, rng, return_inliers=True)
-    if fit is None or fit[2].sum() < cfg.min_inliers * cfg.samples:
+    fit = _fit_curve(t[ok], off[ok], length, degree, cfg.inlier_px, rng)
+    if fit is None or fit[1].sum() < need:
         return None
-    c, direction, _ = fit
-    return c, (direction if np.dot(direction, p1 - p0) >= 0 else -direction)
+    coef = fit[0]
+    if cfg.second_pass > 0:  # a narrow strip around the first curve: more points, fewer outliers
+        narrow = RefineSettings(**{**cfg.__dict__, "search": cfg.second_pass})
+        t2, off2, ok2 = _edge_offsets(img, p0, u, outward, length, narrow, base=np.polyval(coef, t / length))
+        if ok2.sum() >= need:
+            again = _fit_curve(t2[ok2], off2[ok2], length, degree, cfg.inlier_px, rng)
+            if again is not None and again[1].sum() >= need:
+                coef = again[0]
+    # confidence: the edge stays within the strip at both ends and turns by at most max_angle there
+    for s_end in (0.0, 1.0):
+        slope = np.polyval(np.polyder(coef), s_end) / max(length, 1e-9)
+        if abs(np.polyval(coef, s_end)) > cfg.search or np.degrees(np.arctan(abs(slope))) > cfg.max_angle:
+            return None
+    return coef
+
+
+def _end_line(p0, p1, outward, coef, s_end: float):
+    """The tangent line (point, unit direction) of a refined side's curve at its end s_end (0 or 1)."""
+    length = float(np.hypot(*(p1 - p0)))
+    u = (p1 - p0) / max(length, 1e-9)
+    point = p0 + s_end * length * u + np.polyval(coef, s_end) * outward
+    direction = u + (np.polyval(np.polyder(coef), s_end) / max(length, 1e-9)) * outward
+    return point, direction / np.hypot(*direction)
 
 
 def refine_corners(image, corners, settings: RefineSettings | None = None,
@@ -525,12 +581,13 @@ def refine_corners(image, corners, settings: RefineSettings | None = None,
     """Coarse corners (TL, TR, BR, BL, (x, y) pixels of `image`) moved onto the paper's edges in `image`.
 
     For each side of the coarse quad, colour profiles across it (within +-`settings.search` pixels)
-    locate the strongest colour step, favouring steps near the coarse side; a robust line (RANSAC,
-    then least squares on the inliers) through those points is the paper's edge, and adjacent edges
-    meet at the refined corners. A side keeps its coarse line when the refinement is not confident:
-    too few profiles with a step of `min_contrast`, too few of them on one line, or a line turned by
-    more than `max_angle` or lying farther than `search` from the coarse side. The coarse corners
-    come back when the refined quad is not convex or a corner moved farther than 2 * search.
+    locate the strongest colour step, favouring steps near the coarse side; a robust curve through those
+    points (RANSAC, then least squares on the inliers; a parabola by default, so a curled sheet's bowed
+    edge still meets its neighbour at the corner) is the paper's edge, and the tangents of adjacent edges
+    at their ends meet at the refined corners. A side keeps its coarse line when the refinement is not
+    confident: too few profiles with a step of `min_contrast`, too few of them on one curve, or a curve
+    leaving the strip or turned by more than `max_angle` at an end. The coarse corners come back when
+    the refined quad is not convex; a corner that moved farther than 2 * search keeps its coarse place.
 
     `image`: uint8 or float (H, W) or (H, W, C), at any resolution (pass corners in its pixels).
     With `return_edges`, returns (corners, bool (4,) sides refined).
@@ -546,41 +603,22 @@ def refine_corners(image, corners, settings: RefineSettings | None = None,
     q = np.asarray(corners, dtype=np.float64).reshape(4, 2)
     centre = q.mean(axis=0)
     rng = np.random.default_rng(0)
-    lines, refined = [], np.zeros(4, bool)
+    sides, refined = [], np.zeros(4, bool)
     for s in range(4):
         p0, p1 = q[s], q[(s + 1) % 4]
         u = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
         outward = np.array([u[1], -u[0]])
         if np.dot(outward, (p0 + p1) / 2 - centre) < 0:
             outward = -outward
-        coarse = (p0, u)
-        line = _refine_side(img, p0, p1, outward, cfg, rng)
-        if line is not None and cfg.second_pass > 0:
-            # second pass: a narrow strip around the first line, for more points and fewer outliers
-            c, direction = line
-            n = np.array([-direction[1], direction[0]])
-            a = p0 - np.dot(p0 - c, n) * n
-            b = p1 - np.dot(p1 - c, n) * n
-            narrow = RefineSettings(**{**cfg.__dict__, "search": cfg.second_pass})
-            again = _refine_side(img, a, b, outward, narrow, rng)
-            if again is not None:
-                line = again
-        if line is not None:
-            c, direction = line
-            turn = np.degrees(np.arccos(np.clip(abs(float(np.dot(direction, u))), 0, 1)))
-            # distance of the new line from the coarse side's two ends
-            n = np.array([-direction[1], direction[0]])
-            far = max(abs(float(np.dot(p0 - c, n))), abs(float(np.dot(p1 - c, n))))
-            if turn > cfg.max_angle or far > cfg.search:
-                line = None
-        refined[s] = line is not None
-        lines.append(line if line is not None else coarse)
+        coef = _refine_side(img, p0, p1, outward, cfg, rng)
+        refined[s] = coef is not None
+        sides.append((p0, p1, outward, np.zeros(2) if coef is None else coef))
     out = []
     for s in range(4):
         if not (refined[s - 1] or refined[s]):  # both sides coarse: the coarse corner, exactly
             out.append(q[s])
             continue
-        c = _intersect(lines[s - 1], lines[s])
+        c = _intersect(_end_line(*sides[s - 1], 1.0), _end_line(*sides[s], 0.0))
         out.append(q[s] if c is None or np.hypot(*(c - q[s])) > 2 * cfg.search else c)
     out = np.array(out)
     if not is_convex(out):
@@ -593,6 +631,9 @@ def refine_corners(image, corners, settings: RefineSettings | None = None,
 # across each coarse edge, on the photo decoded with its long side >= REFINE_LONG_SIDE.
 REFINE_SEARCH_CELLS = 2.5
 REFINE_LONG_SIDE = 1000
+# The flattened receipt is warped from the photo decoded with its long side >= FLAT_LONG_SIDE (a 12 MP
+# photo at 1/2, 48 MP at 1/4): output size and time stay bounded whatever the camera.
+FLAT_LONG_SIDE = 2000
 
 
 def refine_in_photo(photo, corners, cell: float, search_cells: float = REFINE_SEARCH_CELLS,
@@ -616,13 +657,14 @@ def refine_in_photo(photo, corners, cell: float, search_cells: float = REFINE_SE
 
 def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | None = None,
                  refine: bool | None = None, refine_long_side: int = REFINE_LONG_SIDE,
-                 flatten: bool = True, flat_long_side: int | None = None, timings: dict | None = None):
+                 flatten: bool = True, flat_long_side: int | None = FLAT_LONG_SIDE, timings: dict | None = None):
     """One photo file to (Extraction, flattened receipt uint8 array or None), decoding only what is needed.
 
     The photo is decoded once, reduced (JPEG scaled decoding, `fcnlib.data.open_image_reduced`, long side
     >= `refine_long_side`): the network's input is resized from it and the corners are refined on it
     (`refine_in_photo`; `refine` None follows `predictor.refine`). The flattened receipt is warped from
-    the photo decoded at `flat_long_side` (None: full resolution) by PIL's perspective transform, which
+    the photo decoded with its long side >= `flat_long_side` (None: full resolution) by PIL's perspective
+    transform, which
     computes only the output's pixels. Corners and mask are in full-photo pixels. `predictor` is a
     `fcnlib.predict.Predictor` (its `model_outputs` and `extract_from` are used). `timings`, a dict,
     receives the seconds of each stage (read, model, quad, refine, flatten).
