@@ -80,7 +80,8 @@ def main(argv=None) -> int:
     base = postprocess.RefineSettings()
     if args.grid == "search":
         grid = [(f"search {sc} cells, prior {pr}, {cv}", sc, dataclasses.replace(base, prior=pr, curve=cv))
-                for cv in ("quadratic", "line") for sc in (1.5, 2.5, 4.0, 6.0) for pr in (0.5, 1.0)]
+                for cv, sc, pr in (("line", 2.5, 0.5), ("quadratic", 1.5, 0.5), ("quadratic", 4.0, 0.5),
+                                   ("quadratic", 4.0, 1.0))]
     elif args.grid == "detail":
         sc = postprocess.REFINE_SEARCH_CELLS
         grid = [(f"search {sc} cells, {k} {v}", sc, dataclasses.replace(base, **{k: v}))

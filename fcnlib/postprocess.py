@@ -629,7 +629,7 @@ def refine_corners(image, corners, settings: RefineSettings | None = None,
 # The refinement's defaults for a network's coarse corners, chosen on synthetic photos (see
 # experiments/results/real_receipts.md for the command): search +-REFINE_SEARCH_CELLS model pixels
 # across each coarse edge, on the photo decoded with its long side >= REFINE_LONG_SIDE.
-REFINE_SEARCH_CELLS = 2.5
+REFINE_SEARCH_CELLS = 4.0
 REFINE_LONG_SIDE = 1000
 # The flattened receipt is warped from the photo decoded with its long side >= FLAT_LONG_SIDE (a 12 MP
 # photo at 1/2, 48 MP at 1/4): output size and time stay bounded whatever the camera.

@@ -33,6 +33,7 @@ def load_pretrained() -> "Predictor":
         from fcnlib.models.export import TFLiteRunner
 
         predictor.runner = TFLiteRunner(DEFAULT_TFLITE)
+    predictor.refine = True  # corners refined on the photo (chosen on synthetic photos: refine_tuning.md)
     return predictor
 
 
