@@ -203,6 +203,14 @@ def extract_photos(folder: Path, size: tuple[int, int], n: int, seed: int = 5) -
 
 
 def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB: VmHWM (reset by exec, so a benchmark process does not
+    inherit the high-water mark of the process that started it, as ru_maxrss does), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
