@@ -336,7 +336,8 @@ def test_refine_corners_keeps_a_side_whose_edge_lies_beyond_the_search_strip():
     photo = paper_scene(PERSPECTIVE)
     coarse = PERSPECTIVE.copy()
     coarse[1:3, 0] += 25.0  # the right side 25 px off: outside a +-8 px strip
-    refined, sides = pp.refine_corners(photo, coarse, pp.RefineSettings(search=8.0), return_edges=True)
+    # a flat prior: only the strip's width keeps the far edge out
+    refined, sides = pp.refine_corners(photo, coarse, pp.RefineSettings(search=8.0, prior=10.0), return_edges=True)
     assert not sides[1] and sides[[0, 2, 3]].all()
     assert np.abs(refined[1:3, 0] - coarse[1:3, 0]).max() < 3.0  # still on the coarse right side
 
