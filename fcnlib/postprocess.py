@@ -660,12 +660,12 @@ def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | 
                  flatten: bool = True, flat_long_side: int | None = FLAT_LONG_SIDE, timings: dict | None = None):
     """One photo file to (Extraction, flattened receipt uint8 array or None), decoding only what is needed.
 
-    The photo is decoded once, reduced (JPEG scaled decoding, `fcnlib.data.open_image_reduced`, long side
-    >= `refine_long_side`): the network's input is resized from it and the corners are refined on it
-    (`refine_in_photo`; `refine` None follows `predictor.refine`). The flattened receipt is warped from
-    the photo decoded with its long side >= `flat_long_side` (None: full resolution) by PIL's perspective
-    transform, which
-    computes only the output's pixels. Corners and mask are in full-photo pixels. `predictor` is a
+    The photo is decoded once, reduced in libjpeg (`fcnlib.data.open_image_reduced`) to a long side >=
+    `flat_long_side`: the flattened receipt is warped from it by PIL's perspective transform, which
+    computes only the output's pixels; box-reduced further to a long side >= `refine_long_side`, it gives
+    the network's input and the image the corners are refined on (`refine_in_photo`; `refine` None
+    follows `predictor.refine`). With `flat_long_side` None the receipt comes from the full-resolution
+    photo, decoded for that alone. Corners and mask are in full-photo pixels. `predictor` is a
     `fcnlib.predict.Predictor` (its `model_outputs` and `extract_from` are used). `timings`, a dict,
     receives the seconds of each stage (read, model, quad, refine, flatten).
 
@@ -685,7 +685,18 @@ def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | 
             timings[stage] = timings.get(stage, 0.0) + now - clock[0]
         clock[0] = now
 
-    reduced = data.read_image_reduced(path, refine_long_side)
+    source = None
+    if flatten and flat_long_side is not None:
+        # one decode serves all: reduced in libjpeg for the flattened receipt, box-reduced further (same
+        # pixel grid) for the network and the refinement
+        source = data.open_image_reduced(path, flat_long_side)
+        k, side = 1, max(source.image.size)
+        while k < 8 and side / (2 * k) >= refine_long_side:
+            k *= 2
+        small = source.image.reduce(k) if k > 1 else source.image
+        reduced = data.ReducedPhoto(np.asarray(small), source.size, source.scale * k)
+    else:
+        reduced = data.read_image_reduced(path, refine_long_side)
     lap("read")
     (prob, placement), = predictor.model_outputs([reduced.image])
     lap("model")
@@ -698,14 +709,10 @@ def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | 
         lap("refine")
     flat = None
     if flatten and found.corners is not None:
-        if reduced.scale == 1 or (flat_long_side is not None and max(reduced.image.shape[:2]) >= flat_long_side):
-            from PIL import Image
-
-            source = data.ReducedPhoto(Image.fromarray(reduced.image), reduced.size, reduced.scale)
-        else:
+        if source is None:
             del reduced
             source = data.open_image_reduced(path, flat_long_side)
-        lap("read")
+            lap("read")
         flat = warp(source.image, source.to_reduced(found.corners))
         lap("flatten")
     return found, flat
