@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import skimage  # submodules load lazily on first use (skimage.measure, ...), keeping import fast
 
-from fcnlib.data import polygon_mask
+from fcnlib.data import ReducedPhoto, polygon_mask
 from fcnlib.geometry import homography, is_convex, polygon_area
 
 __all__ = [
@@ -640,13 +640,24 @@ def refine_in_photo(photo, corners, cell: float, search_cells: float = REFINE_SE
                     settings: RefineSettings | None = None) -> np.ndarray:
     """`refine_corners` for corners in full-photo pixels found on a coarse map.
 
-    `photo`: the photo as an array at its full size, or a `fcnlib.data.ReducedPhoto` (a reduced decode:
-    the refinement runs on it, corners stay in full-photo pixels). `cell`: the size, in full-photo
+    `photo`: the photo as an array at its full size (box-reduced by a power of two while its long side
+    stays >= REFINE_LONG_SIDE, the resolution the settings were chosen at), or a `fcnlib.data.ReducedPhoto`
+    (a reduced decode: the refinement runs on it). Corners stay in full-photo pixels. `cell`: the size, in full-photo
     pixels, of one pixel of the map the corners came from; the search strip is +-`search_cells` of them.
 
     Example:
     >>> corners = refine_in_photo(data.read_image_reduced("IMG.jpg", 1000), found.corners, cell=20.8)  # doctest: +SKIP
     """
+    if not hasattr(photo, "scale"):  # a full-size array: refine at the resolution the settings were chosen at
+        arr = np.asarray(photo)
+        k = 1
+        while k < 8 and max(arr.shape[:2]) / (2 * k) >= REFINE_LONG_SIDE:
+            k *= 2
+        if k > 1:
+            from PIL import Image
+
+            small = np.asarray(Image.fromarray(arr if arr.dtype == np.uint8 else np.clip(arr, 0, 255).astype(np.uint8)).reduce(k))
+            photo = ReducedPhoto(small, tuple(arr.shape[:2]), k)
     scale = getattr(photo, "scale", 1)
     image = getattr(photo, "image", photo)
     q = (np.asarray(corners, np.float64) + 0.5) / scale - 0.5

@@ -425,3 +425,16 @@ def test_extract_file_refines_corners_and_flattens_from_a_reduced_decode(tmp_pat
     _, half = pp.extract_file(predictor, tmp_path / "big.jpg", refine=True, refine_long_side=400,
                               flat_long_side=800)
     assert abs(half.shape[0] - flat.shape[0] / 2) <= 2
+
+
+def test_refine_in_photo_reduces_a_large_full_size_array_first(monkeypatch):
+    true = PERSPECTIVE * 8 + 3.5  # a 3200x2400 photo given as a full-size array
+    photo = paper_scene(true, shape=(3200, 2400))
+    coarse = nudged(true, shift=(20.0, -16.0))
+    seen = []
+    original = pp.refine_corners
+    monkeypatch.setattr(pp, "refine_corners", lambda image, *a, **k: seen.append(image.shape) or original(image, *a, **k))
+    refined = pp.refine_in_photo(photo, coarse, cell=16.0, search_cells=4.0)
+    assert seen == [(1600, 1200, 3)]  # halved: the smallest power-of-two reduction with long side >= 1000
+    assert corner_error(refined, true) < 8.0  # about one pixel of the 1/2 image it ran on
+    assert corner_error(coarse, true) > 30.0
