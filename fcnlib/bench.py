@@ -250,27 +250,42 @@ def extract_latency(folder, repeats: int = 2) -> dict:
             "peak_rss_mb_loaded": rss_loaded, "peak_rss_mb_first_photo": rss_first, "peak_rss_mb": _peak_rss_mb()}
 
 
+def extract_folder_rss(folder, n: int) -> float:
+    """Peak RSS (MB) of this process after `fcnlib.predict.extract_files` wrote the receipts of the first
+    `n` photos of `folder` (as `fcn extract FOLDER` does): compared across `n`, it shows whether memory
+    grows with the number of photos."""
+    from fcnlib.predict import extract_files, load_pretrained
+
+    photos = sorted(Path(folder).glob("*.jpg"))[:n]
+    with tempfile.TemporaryDirectory() as out:
+        extract_files(load_pretrained(), photos, out)
+    return _peak_rss_mb()
+
+
+def _in_subprocess(code: str, what: str):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import json; from fcnlib import bench; print(json.dumps({code}))"],
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if done.returncode:
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def bench_extract(quiet: bool = False, rows=EXTRACT_ROWS, repeats: int = 2) -> dict:
     """Latency and peak memory, JPEG path -> corners and flattened receipt, at 600x800, 12 MP and 48 MP.
 
     Each size runs in a fresh process of its own (so its peak RSS is its own, start-up excluded from the
     timings: one warm-up photo), on synthetic photos of that size (`extract_photos`)."""
-    import json
-    import subprocess
-    import sys
-
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in rows:
             folder = Path(tmp) / label.replace(" ", "")
             extract_photos(folder, size, EXTRACT_PHOTOS.get(label, 4))
-            code = (f"import json; from fcnlib import bench; "
-                    f"print(json.dumps(bench.extract_latency({str(folder)!r}, {repeats})))")
-            done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                                  env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
-            if done.returncode:
-                raise RuntimeError(f"extraction benchmark at {label} failed:\n{done.stderr[-2000:]}")
-            row = json.loads(done.stdout.strip().splitlines()[-1])
+            row = _in_subprocess(f"bench.extract_latency({str(folder)!r}, {repeats})",
+                                 f"extraction benchmark at {label}")
             out[label] = row
             parts = ", ".join(f"{k} {v:.1f}" for k, v in row["stage_ms_median"].items())
             _say(quiet, f"extraction {label} ({size[1]}x{size[0]} JPEG -> corners and flattened receipt): median "
@@ -278,6 +293,12 @@ def bench_extract(quiet: bool = False, rows=EXTRACT_ROWS, repeats: int = 2) -> d
                         f"({row['found']} receipts found); stages, median ms: {parts}; peak RSS "
                         f"{row['peak_rss_mb']:.0f} MB ({row['peak_rss_mb_loaded']:.0f} MB with the model loaded, "
                         f"{row['peak_rss_mb_first_photo']:.0f} MB after the first photo)")
+            if label == "12 MP":  # a folder streams: peak memory of `fcn extract FOLDER` with 1 photo vs all
+                n = EXTRACT_PHOTOS[label]
+                row["folder_peak_rss_mb"] = {str(k): _in_subprocess(f"bench.extract_folder_rss({str(folder)!r}, {k})",
+                                                                    "folder extraction") for k in (1, n)}
+                _say(quiet, f"fcn extract on a folder of {label} photos: peak RSS "
+                            f"{row['folder_peak_rss_mb']['1']:.0f} MB with 1 photo, {row['folder_peak_rss_mb'][str(n)]:.0f} MB with {n}")
     small = out.get("600x800")
     figures = {"extract": out}
     if small:
