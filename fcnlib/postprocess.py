@@ -23,6 +23,13 @@ How `fit_quad` works, and why:
    the refined quad is not convex or strays from the hull quad, the hull quad is returned.
 A folded or strongly curled receipt is not a plane: a 4-point warp cannot flatten it, and the quad
 is then only the best straight-edged outline.
+
+Corners at the photo's resolution (`refine_corners`, `refine_in_photo`): a network's map is coarse (one
+pixel of a 192x144 map spans 4-40 photo pixels), so its corners are moved onto the paper's edges in the
+photo itself: colour steps across each coarse side, a robust parabola through them, tangents of adjacent
+sides intersected; each side falls back to its coarse line when the evidence is weak. `extract_file` runs
+the whole path for a photo file at phone resolution: one reduced JPEG decode, the network, the quad, the
+refinement, and the flattened receipt warped from the photo (output pixels only).
 """
 from __future__ import annotations
 
@@ -47,6 +54,9 @@ __all__ = [
     "refine_corners",
     "refine_in_photo",
     "extract_file",
+    "REFINE_SEARCH_CELLS",
+    "REFINE_LONG_SIDE",
+    "FLAT_LONG_SIDE",
 ]
 
 _MAX_HULL_VERTICES = 48
