@@ -4,8 +4,8 @@
            tf.data vs the same model fed in-memory arrays (`pipeline_ratio`, target >= 0.95);
 - compute: achieved GFLOP/s of a training step of each model vs this machine's float32
            matrix-multiply rate measured in the same run (`flops_ratio`);
-- extract: latency from a 600x800 JPEG path to the warped receipt with the shipped model
-           (`extract_ms_median`, p95) and batch throughput;
+- extract: latency and peak memory from a JPEG path to the corners and the flattened receipt with the
+           shipped model, on synthetic photos of 600x800, 12 MP and 48 MP, each size in its own process;
 - tflite:  the shipped model converted to TFLite: float parity and the IoU change of int8;
 - coldstart: wall time of a whole `fcn extract PHOTO` process on one 600x800 photo (start-up included),
            median of a few runs, beside `python -c "import numpy"` as the floor of any such command.
@@ -175,45 +175,137 @@ def bench_compute(quiet: bool = False, size: int = 256, batch: int = 8, steps: i
     return {"matmul_gflops": peak, "train_gflops": rates, "flops_ratio": ratios, "compute_xla": jit_compile}
 
 
-def bench_extract(folder: Path, quiet: bool = False, n: int = 40) -> dict:
-    """Median and p95 latency, JPEG path -> warped receipt (`Predictor.extract`, then `warp`), with
-    the median of each stage, and batch throughput."""
-    from fcnlib import data, postprocess
+# Rows of `fcn bench extract`: (label, (height, width)); synthetic photos rendered at 600x800, upscaled.
+EXTRACT_ROWS = (("600x800", (800, 600)), ("12 MP", (4000, 3000)), ("48 MP", (8000, 6000)))
+EXTRACT_PHOTOS = {"600x800": 24, "12 MP": 10, "48 MP": 2}
+
+
+def extract_photos(folder: Path, size: tuple[int, int], n: int, seed: int = 5) -> list[Path]:
+    """`n` synthetic receipt JPEGs of `size` (height, width) in `folder`: rendered at 600x800 by
+    `fcnlib.synth` (a seed no model trained on), upscaled bicubic with a little sensor-like noise so the
+    JPEG carries as much detail to decode as a phone photo of that size (quality 90)."""
+    from PIL import Image
+
+    from fcnlib import synth
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        rng = synth.photo_rng(seed, i)
+        photo, _, _ = synth.render(rng, 800, 600)
+        im = Image.fromarray(photo)
+        if (size[0], size[1]) != (800, 600):
+            im = im.resize((size[1], size[0]), Image.Resampling.BICUBIC)
+            noise = rng.normal(0, 2.0, (size[0], size[1], 1)).astype(np.float32)
+            im = Image.fromarray(np.clip(np.asarray(im, np.float32) + noise, 0, 255).astype(np.uint8))
+        path = folder / f"photo_{i:03d}.jpg"
+        im.save(path, "JPEG", quality=90)
+        paths.append(path)
+    return paths
+
+
+def _peak_rss_mb() -> float:
+    """Peak resident memory of this process in MB: VmHWM (reset by exec, so a benchmark process does not
+    inherit the high-water mark of the process that started it, as ru_maxrss does), else ru_maxrss."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
+
+
+def extract_latency(folder, repeats: int = 2) -> dict:
+    """In this process: JPEG path -> corners and flattened receipt (`postprocess.extract_file` with
+    the shipped model, refinement as shipped) for every photo of `folder`, `repeats` times after one
+    warm-up call. Returns median/p95 ms, stage medians, and peak RSS (MB) with the model loaded, after
+    the warm-up photo and at the end (memory that grew with the photos would show as the difference).
+
+    Example:
+    >>> extract_latency("photos/", repeats=1)["ms_median"]  # doctest: +SKIP
+    """
+    from fcnlib import postprocess
     from fcnlib.predict import load_pretrained
 
     predictor = load_pretrained()
-    photos = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".jpg", ".jpeg"))[:n]
-    stages = {"read": [], "model": [], "quad": [], "warp": []}
-    totals = []
-    for i, p in enumerate(photos):
-        t0 = time.perf_counter()
-        image = data.read_image(p)
-        t1 = time.perf_counter()
-        (prob, placement), = predictor.model_outputs([image])
-        t2 = time.perf_counter()
-        found = predictor.extract_from(prob, placement)
-        t3 = time.perf_counter()
-        if found.corners is not None:
-            postprocess.warp(image, found.corners)
-        t4 = time.perf_counter()
-        if i:  # the first call traces the model
-            totals.append(t4 - t0)
-            for key, dt in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
-                stages[key].append(dt)
+    rss_loaded = _peak_rss_mb()
+    photos = sorted(Path(folder).glob("*.jpg"))
+    postprocess.extract_file(predictor, photos[0])
+    rss_first = _peak_rss_mb()
+    totals, stages, found = [], {}, 0
+    for _ in range(repeats):
+        for p in photos:
+            timings: dict = {}
+            t = time.perf_counter()
+            result, flat = postprocess.extract_file(predictor, p, timings=timings)
+            totals.append(time.perf_counter() - t)
+            found += result.corners is not None
+            for k, v in timings.items():
+                stages.setdefault(k, []).append(v)
     ms = np.array(totals) * 1000
-    t = time.perf_counter()
-    images = [data.read_image(p) for p in photos]
-    for image, found in zip(images, predictor.extract(images, batch_size=8)):
-        if found.corners is not None:
-            postprocess.warp(image, found.corners)
-    rate = len(photos) / (time.perf_counter() - t)
-    out = {"extract_ms_median": float(np.median(ms)), "extract_ms_p95": float(np.percentile(ms, 95)),
-           "extract_stage_ms_median": {k: float(np.median(v) * 1000) for k, v in stages.items()},
-           "extract_batch_photos_per_s": rate}
-    parts = ", ".join(f"{k} {v:.1f}" for k, v in out["extract_stage_ms_median"].items())
-    _say(quiet, f"extraction: median {out['extract_ms_median']:.1f} ms, p95 {out['extract_ms_p95']:.1f} ms "
-                f"(target median <= 50 ms; stages, median ms: {parts}); batch of 8: {rate:.1f} photos/s")
-    return out
+    return {"photos": len(photos), "runs": len(totals), "found": found,
+            "ms_median": float(np.median(ms)), "ms_p95": float(np.percentile(ms, 95)),
+            "stage_ms_median": {k: float(np.median(v) * 1000) for k, v in stages.items()},
+            "peak_rss_mb_loaded": rss_loaded, "peak_rss_mb_first_photo": rss_first, "peak_rss_mb": _peak_rss_mb()}
+
+
+def extract_folder_rss(folder, n: int) -> float:
+    """Peak RSS (MB) of this process after `fcnlib.predict.extract_files` wrote the receipts of the first
+    `n` photos of `folder` (as `fcn extract FOLDER` does): compared across `n`, it shows whether memory
+    grows with the number of photos."""
+    from fcnlib.predict import extract_files, load_pretrained
+
+    photos = sorted(Path(folder).glob("*.jpg"))[:n]
+    with tempfile.TemporaryDirectory() as out:
+        extract_files(load_pretrained(), photos, out)
+    return _peak_rss_mb()
+
+
+def _in_subprocess(code: str, what: str):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", f"import json; from fcnlib import bench; print(json.dumps({code}))"],
+                          capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+    if done.returncode:
+        raise RuntimeError(f"{what} failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def bench_extract(quiet: bool = False, rows=EXTRACT_ROWS, repeats: int = 2) -> dict:
+    """Latency and peak memory, JPEG path -> corners and flattened receipt, at 600x800, 12 MP and 48 MP.
+
+    Each size runs in a fresh process of its own (so its peak RSS is its own, start-up excluded from the
+    timings: one warm-up photo), on synthetic photos of that size (`extract_photos`)."""
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, size in rows:
+            folder = Path(tmp) / label.replace(" ", "")
+            extract_photos(folder, size, EXTRACT_PHOTOS.get(label, 4))
+            row = _in_subprocess(f"bench.extract_latency({str(folder)!r}, {repeats})",
+                                 f"extraction benchmark at {label}")
+            out[label] = row
+            parts = ", ".join(f"{k} {v:.1f}" for k, v in row["stage_ms_median"].items())
+            _say(quiet, f"extraction {label} ({size[1]}x{size[0]} JPEG -> corners and flattened receipt): median "
+                        f"{row['ms_median']:.1f} ms, p95 {row['ms_p95']:.1f} ms over {row['runs']} runs "
+                        f"({row['found']} receipts found); stages, median ms: {parts}; peak RSS "
+                        f"{row['peak_rss_mb']:.0f} MB ({row['peak_rss_mb_loaded']:.0f} MB with the model loaded, "
+                        f"{row['peak_rss_mb_first_photo']:.0f} MB after the first photo)")
+            if label == "12 MP":  # a folder streams: peak memory of `fcn extract FOLDER` with 1 photo vs all
+                n = EXTRACT_PHOTOS[label]
+                row["folder_peak_rss_mb"] = {str(k): _in_subprocess(f"bench.extract_folder_rss({str(folder)!r}, {k})",
+                                                                    "folder extraction") for k in (1, n)}
+                _say(quiet, f"fcn extract on a folder of {label} photos: peak RSS "
+                            f"{row['folder_peak_rss_mb']['1']:.0f} MB with 1 photo, {row['folder_peak_rss_mb'][str(n)]:.0f} MB with {n}")
+    small = out.get("600x800")
+    figures = {"extract": out}
+    if small:
+        figures.update(extract_ms_median=small["ms_median"], extract_ms_p95=small["ms_p95"])
+    return figures
 
 
 def bench_tflite(folder: Path, quiet: bool = False, n: int = 24) -> dict:
@@ -325,14 +417,16 @@ def run(what: str = "all", json_only: bool = False) -> dict:
     """Run the chosen benchmarks; returns (and prints, unless json_only) their figures."""
     figures = {"machine": f"{platform.machine()}, {os.cpu_count()} CPU cores", "images": None}
     with tempfile.TemporaryDirectory() as tmp:
-        folder = photo_folder(Path(tmp))
-        figures["images"] = str(folder)
+        folder = None
+        if what != "extract":  # the extraction benchmark makes photos of its own sizes
+            folder = photo_folder(Path(tmp))
+            figures["images"] = str(folder)
         if what in ("data", "all"):
             figures.update(bench_data(folder, json_only))
         if what in ("compute", "all"):
             figures.update(bench_compute(json_only))
         if what in ("extract", "all"):
-            figures.update(bench_extract(folder, json_only))
+            figures.update(bench_extract(json_only))
         if what in ("tflite", "all"):
             figures.update(bench_tflite(folder, json_only))
         if what in ("coldstart", "all"):

@@ -176,8 +176,8 @@ def _predictions(predictor, photos, batch_size: int, binary: bool):
     calls the predictor."""
     if not binary:
         return [(prob, None) for prob in predictor.predict(photos, batch_size)]
-    return [(placement.to_original(small), predictor.extract_from(small, placement))
-            for small, placement in predictor.model_outputs(photos, batch_size)]
+    return [(placement.to_original(small), predictor.extract_from(small, placement, photo=photo))
+            for photo, (small, placement) in zip(photos, predictor.model_outputs(photos, batch_size))]
 
 
 def evaluate(predictor: Predictor, pairs, out_dir: str | Path, mask_values=None, worst: int = 8,

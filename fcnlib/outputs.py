@@ -340,6 +340,10 @@ def extract_files(predictor, photos: list[str | Path], out_dir: str | Path, thre
                   batch_size: int = 8, on_record: Callable[[dict], None] | None = None) -> list[dict]:
     """Write `<name>.json` (photo, corners or null, score) and `<name>_receipt.png` when found.
 
+    Photos stream one at a time through `postprocess.extract_file` (a reduced decode for the network and
+    the corner refinement, the receipt warped from the photo): memory does not grow with their number;
+    `batch_size` is kept for the callers that pass it.
+
     `<name>` comes from `output_names`. A `<name>_receipt.png` of an earlier run is removed when this
     run finds no receipt on that photo (or cannot read it), so the folder never holds a receipt the
     JSON beside it denies. Returns one record per photo, in order: {"photo", "name", "corners",
@@ -357,32 +361,28 @@ def extract_files(predictor, photos: list[str | Path], out_dir: str | Path, thre
     paths = [Path(p) for p in photos]
     names = output_names(paths)
     records = []
-    for start in range(0, len(paths), batch_size):
-        chunk, chunk_names = paths[start:start + batch_size], names[start:start + batch_size]
-        ok, failed = _read_chunk(chunk)
-        images = dict(ok)
-        found_all = iter(predictor.extract([image for _, image in ok], threshold, batch_size) if ok else [])
-        for i, (path, name) in enumerate(zip(chunk, chunk_names)):
-            receipt = out / f"{name}_receipt.png"
-            if i in failed:
-                receipt.unlink(missing_ok=True)
-                (out / f"{name}.json").unlink(missing_ok=True)
-                record = {"photo": str(path), "name": name, "corners": None, "score": None, "json": None,
-                          "receipt": None, "error": failed[i]}
+    for path, name in zip(paths, names):  # one photo at a time: memory does not grow with the folder
+        receipt = out / f"{name}_receipt.png"
+        try:
+            found, flat = postprocess.extract_file(predictor, path, threshold=threshold)
+        except (data.DataError, OSError) as e:
+            receipt.unlink(missing_ok=True)
+            (out / f"{name}.json").unlink(missing_ok=True)
+            record = {"photo": str(path), "name": name, "corners": None, "score": None, "json": None,
+                      "receipt": None, "error": str(e) if str(path) in str(e) else f"{path}: {e}"}
+        else:
+            record = {"photo": str(path), "name": name,
+                      "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
+                      "score": round(float(found.score), 4), "json": f"{name}.json", "receipt": None}
+            if flat is not None:
+                _save_png(receipt, flat)
+                record["receipt"] = receipt.name
             else:
-                found = next(found_all)
-                record = {"photo": str(path), "name": name,
-                          "corners": None if found.corners is None else np.round(found.corners, 1).tolist(),
-                          "score": round(float(found.score), 4), "json": f"{name}.json", "receipt": None}
-                if found.corners is not None:
-                    _save_png(receipt, postprocess.warp(images[i], found.corners))
-                    record["receipt"] = receipt.name
-                else:
-                    receipt.unlink(missing_ok=True)  # before the JSON: never a receipt it denies
-                atomic_write_text(out / f"{name}.json", json.dumps(
-                    {k: record[k] for k in ("photo", "corners", "score")}, indent=2))
-            records.append(record)
-            if on_record is not None:
-                on_record(record)
+                receipt.unlink(missing_ok=True)  # before the JSON: never a receipt it denies
+            atomic_write_text(out / f"{name}.json", json.dumps(
+                {k: record[k] for k in ("photo", "corners", "score")}, indent=2))
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
     _write_index(out / EXTRACT_INDEX, records, ["photo", "name", "json", "receipt", "score", "error"])
     return records

@@ -23,6 +23,13 @@ How `fit_quad` works, and why:
    the refined quad is not convex or strays from the hull quad, the hull quad is returned.
 A folded or strongly curled receipt is not a plane: a 4-point warp cannot flatten it, and the quad
 is then only the best straight-edged outline.
+
+Corners at the photo's resolution (`refine_corners`, `refine_in_photo`): a network's map is coarse (one
+pixel of a 192x144 map spans 4-40 photo pixels), so its corners are moved onto the paper's edges in the
+photo itself: colour steps across each coarse side, a robust parabola through them, tangents of adjacent
+sides intersected; each side falls back to its coarse line when the evidence is weak. `extract_file` runs
+the whole path for a photo file at phone resolution: one reduced JPEG decode, the network, the quad, the
+refinement, and the flattened receipt warped from the photo (output pixels only).
 """
 from __future__ import annotations
 
@@ -31,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import skimage  # submodules load lazily on first use (skimage.measure, ...), keeping import fast
 
-from fcnlib.data import polygon_mask
+from fcnlib.data import ReducedPhoto, polygon_mask
 from fcnlib.geometry import homography, is_convex, polygon_area, simplify_polyline
 
 __all__ = [
@@ -43,6 +50,13 @@ __all__ = [
     "extract",
     "classical_quad",
     "receipt_probability",
+    "RefineSettings",
+    "refine_corners",
+    "refine_in_photo",
+    "extract_file",
+    "REFINE_SEARCH_CELLS",
+    "REFINE_LONG_SIDE",
+    "FLAT_LONG_SIDE",
 ]
 
 _MAX_HULL_VERTICES = 48
@@ -318,9 +332,13 @@ def order_corners(pts) -> np.ndarray:
 def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     """The receipt inside `corners` (TL, TR, BR, BL) flattened upright, uint8 of the photo's channels.
 
+    `photo`: an array, or a PIL image (warped without a copy: only the output's pixels are computed).
     Size: `out_size` (height, width) if given, else the receipt's own aspect ratio: width = mean of
     the top and bottom edge lengths, height = mean of the left and right edge lengths. Bilinear."""
-    img = np.asarray(photo)
+    from PIL import Image
+
+    pil = photo if isinstance(photo, Image.Image) else None  # a PIL image is warped as is, no copy
+    img = np.asarray(photo) if pil is None else None
     q = np.asarray(corners, dtype=np.float64).reshape(4, 2)
     if out_size is None:
         length = lambda a, b: float(np.hypot(*(q[a] - q[b])))  # noqa: E731
@@ -329,15 +347,16 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
         out_h, out_w = max(int(round(h)), 1), max(int(round(w)), 1)
     else:
         out_h, out_w = (int(v) for v in out_size)
-    h, w = img.shape[:2]
+    w, h = pil.size if pil is not None else img.shape[1::-1]
     if np.all(q[:, 0] < -0.5) or np.all(q[:, 0] > w - 0.5) or np.all(q[:, 1] < -0.5) or np.all(q[:, 1] > h - 0.5):
-        raise ValueError(f"corners {q.tolist()} lie outside the photo of shape {img.shape}")
-    from PIL import Image
-
+        raise ValueError(f"corners {q.tolist()} lie outside the photo of size {w}x{h}")
     # PIL's transform (C, uint8, a few ms) puts pixel edges on integers: the output's edges
     # (0 ... size) map onto the receipt's outline, whose corners are at pixel centres + 0.5.
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float64)
     coeffs = tuple(homography(dst, q + 0.5).ravel()[:8])
+    if pil is not None:
+        return np.asarray(pil.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
+                                        Image.Resampling.BILINEAR))
     if img.dtype != np.uint8:
         img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
@@ -409,3 +428,312 @@ def classical_quad(photo, *, max_side: int = 500, sigma: float = 2.0, closing_ra
         return None
     xy = (best[:, ::-1] - 0.5) / scale - 0.5  # undo the 1-pixel pad and the rescale (pixel centres)
     return order_corners(xy)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Corners at the photo's resolution
+
+
+@dataclass(frozen=True)
+class RefineSettings:
+    """Parameters of `refine_corners`, in pixels of the image the refinement runs on.
+
+    search: half-width of the strip searched across each coarse edge (the paper's edge is looked for
+        within +-search of it).
+    prior: the Gaussian weight favouring steps near the coarse edge has sigma = prior * search.
+    samples: profiles across each edge (spread over its middle, `1 - 2 * end_margin` of its length).
+    end_margin: share of the edge left out at each end (rounded, torn or covered corners).
+    smooth: half-width, along the edge, of the band each profile averages (noise, paper texture).
+    min_contrast: smallest colour step (grey levels per pixel, RGB norm) taken as an edge.
+    min_inliers: share of the profiles that must agree on one line for the edge to be refined.
+    max_angle: largest turn (degrees) of a refined edge against the coarse one.
+    inlier_px: RANSAC distance threshold of the curve fit.
+    second_pass: half-width of a second, narrower search around the first pass's curve (0: none).
+    curve: "quadratic" (a bowed edge: curled paper) or "line", the model fitted to each edge.
+    """
+
+    search: float = 12.0
+    samples: int = 48
+    end_margin: float = 0.1
+    smooth: float = 1.5
+    min_contrast: float = 6.0
+    min_inliers: float = 0.4
+    max_angle: float = 4.0
+    inlier_px: float = 1.0
+    prior: float = 0.5
+    second_pass: float = 3.0
+    curve: str = "quadratic"
+
+
+def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear samples (..., C) float32 of uint8/float img (h, w, C) at (x, y), and a bool mask of the
+    points that lie inside the image."""
+    h, w = img.shape[:2]
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    x = np.clip(x, 0, w - 1.001)
+    y = np.clip(y, 0, h - 1.001)
+    x0 = x.astype(np.intp)
+    y0 = y.astype(np.intp)
+    fx = (x - x0).astype(np.float32)[..., None]
+    fy = (y - y0).astype(np.float32)[..., None]
+    a, b = img[y0, x0].astype(np.float32), img[y0, x0 + 1].astype(np.float32)
+    c, d = img[y0 + 1, x0].astype(np.float32), img[y0 + 1, x0 + 1].astype(np.float32)
+    return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy, inside
+
+
+def _edge_offsets(img: np.ndarray, p0: np.ndarray, u: np.ndarray, outward: np.ndarray, length: float,
+                  cfg: RefineSettings, base: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the colour steps most across the coarse side (p0, direction u, `length`), at `cfg.samples`
+    places along it: (t (N,) along the side in pixels, offset (N,) along `outward`, bool ok (N,)). Each
+    profile spans +-`cfg.search` around `base` (per-sample offsets, default 0). A profile is `ok` when its
+    strongest (prior-weighted) step lies inside the image and is at least `cfg.min_contrast`."""
+    step = 0.5
+    d = np.arange(-cfg.search - 2 * step, cfg.search + 2 * step + 1e-9, step)  # across, outward +
+    t = np.linspace(cfg.end_margin, 1 - cfg.end_margin, cfg.samples) * length  # along
+    centre = np.zeros_like(t) if base is None else np.asarray(base, np.float64)
+    tau = np.linspace(-cfg.smooth, cfg.smooth, 3)  # band along the edge, averaged
+    across = centre[:, None] + d[None, :]  # (N, D)
+    pts = (p0 + (t[:, None, None, None] + tau[None, None, :, None]) * u
+           + across[:, :, None, None] * outward)  # (N, D, T, 2)
+    values, inside = _bilinear(img, pts[..., 0], pts[..., 1])
+    prof = values.mean(axis=2)  # (N, D, C)
+    prof = (prof[:, :-2] + 2 * prof[:, 1:-1] + prof[:, 2:]) / 4  # [1 2 1] across
+    grad = (prof[:, 2:] - prof[:, :-2]) / (2 * step)  # (N, D - 4, C): centred derivative
+    strength = np.sqrt((grad ** 2).sum(axis=-1))
+    dd = d[2:-2]
+    weighted = strength * np.exp(-0.5 * (dd / (cfg.prior * cfg.search)) ** 2)
+    k = np.argmax(weighted, axis=1)
+    rows = np.arange(len(t))
+    peak = strength[rows, k]
+    # sub-sample peak position: parabola through the weighted neighbours
+    km, kp = np.clip(k - 1, 0, len(dd) - 1), np.clip(k + 1, 0, len(dd) - 1)
+    ym, y0, yp = weighted[rows, km], weighted[rows, k], weighted[rows, kp]
+    denom = ym - 2 * y0 + yp
+    frac = np.where(denom < 0, 0.5 * (ym - yp) / np.where(denom < 0, denom, -1.0), 0.0)
+    offset = centre + dd[k] + np.clip(frac, -0.5, 0.5) * step
+    # profiles may leave the photo (a sheet at its border): samples there repeat the border pixel (no
+    # step); the step found must itself lie inside
+    at_peak = inside[rows, k + 2].all(axis=-1)
+    ok = at_peak & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
+    return t, offset, ok
+
+
+def _fit_curve(t: np.ndarray, off: np.ndarray, length: float, degree: int, threshold: float,
+               rng: np.random.Generator):
+    """Robust polynomial offset(t) of `degree` (1: a line, 2: a bowed edge): (coefficients in
+    s = t / length, highest first; bool inliers) or None. RANSAC over minimal samples, then least squares
+    on the inliers (twice)."""
+    n = len(t)
+    if n < 3 * (degree + 1):
+        return None
+    s = t / length
+    picks = np.sort(rng.integers(0, n, (_RANSAC_CANDIDATES, degree + 1)), axis=1)
+    spread = np.ptp(s[picks], axis=1) > 0.3  # well-separated samples give well-determined curves
+    picks = picks[spread & (np.diff(picks, axis=1) > 0).all(axis=1)]
+    if len(picks) == 0:
+        return None
+    vander = np.vander(s, degree + 1)  # (n, degree + 1)
+    sub = vander[picks]  # (M, k, k)
+    try:
+        coef = np.linalg.solve(sub, off[picks][..., None])[..., 0]  # (M, k)
+    except np.linalg.LinAlgError:
+        return None
+    resid = np.abs(vander @ coef.T - off[:, None])  # (n, M)
+    inliers = resid[:, np.argmax((resid < threshold).sum(axis=0))] < threshold
+    for _ in range(2):
+        if inliers.sum() < 2 * (degree + 1):
+            return None
+        best, *_ = np.linalg.lstsq(vander[inliers], off[inliers], rcond=None)
+        inliers = np.abs(vander @ best - off) < threshold
+    return best, inliers
+
+
+def _refine_side(img, p0, p1, outward, cfg: RefineSettings, rng):
+    """The paper's edge near the coarse side p0 -> p1, as offset(s) along `outward`, s in [0, 1] from p0
+    to p1: polynomial coefficients (highest first), or None when not confident."""
+    length = float(np.hypot(*(p1 - p0)))
+    u = (p1 - p0) / max(length, 1e-9)
+    degree = 2 if cfg.curve == "quadratic" else 1
+    t, off, ok = _edge_offsets(img, p0, u, outward, length, cfg)
+    need = max(8, cfg.min_inliers * cfg.samples)
+    if ok.sum() < need:
+        return None
+    fit = _fit_curve(t[ok], off[ok], length, degree, cfg.inlier_px, rng)
+    if fit is None or fit[1].sum() < need:
+        return None
+    coef = fit[0]
+    if cfg.second_pass > 0:  # a narrow strip around the first curve: more points, fewer outliers
+        narrow = RefineSettings(**{**cfg.__dict__, "search": cfg.second_pass})
+        t2, off2, ok2 = _edge_offsets(img, p0, u, outward, length, narrow, base=np.polyval(coef, t / length))
+        if ok2.sum() >= need:
+            again = _fit_curve(t2[ok2], off2[ok2], length, degree, cfg.inlier_px, rng)
+            if again is not None and again[1].sum() >= need:
+                coef = again[0]
+    # confidence: the edge stays within the strip at both ends and turns by at most max_angle there
+    for s_end in (0.0, 1.0):
+        slope = np.polyval(np.polyder(coef), s_end) / max(length, 1e-9)
+        if abs(np.polyval(coef, s_end)) > cfg.search or np.degrees(np.arctan(abs(slope))) > cfg.max_angle:
+            return None
+    return coef
+
+
+def _end_line(p0, p1, outward, coef, s_end: float):
+    """The tangent line (point, unit direction) of a refined side's curve at its end s_end (0 or 1)."""
+    length = float(np.hypot(*(p1 - p0)))
+    u = (p1 - p0) / max(length, 1e-9)
+    point = p0 + s_end * length * u + np.polyval(coef, s_end) * outward
+    direction = u + (np.polyval(np.polyder(coef), s_end) / max(length, 1e-9)) * outward
+    return point, direction / np.hypot(*direction)
+
+
+def refine_corners(image, corners, settings: RefineSettings | None = None,
+                   return_edges: bool = False):
+    """Coarse corners (TL, TR, BR, BL, (x, y) pixels of `image`) moved onto the paper's edges in `image`.
+
+    For each side of the coarse quad, colour profiles across it (within +-`settings.search` pixels)
+    locate the strongest colour step, favouring steps near the coarse side; a robust curve through those
+    points (RANSAC, then least squares on the inliers; a parabola by default, so a curled sheet's bowed
+    edge still meets its neighbour at the corner) is the paper's edge, and the tangents of adjacent edges
+    at their ends meet at the refined corners. A side keeps its coarse line when the refinement is not
+    confident: too few profiles with a step of `min_contrast`, too few of them on one curve, or a curve
+    leaving the strip or turned by more than `max_angle` at an end. The coarse corners come back when
+    the refined quad is not convex; a corner that moved farther than 2 * search keeps its coarse place.
+
+    `image`: uint8 or float (H, W) or (H, W, C), at any resolution (pass corners in its pixels).
+    With `return_edges`, returns (corners, bool (4,) sides refined).
+
+    Example:
+    >>> found = extract(prob)  # doctest: +SKIP
+    >>> corners = refine_corners(photo, found.corners)  # doctest: +SKIP
+    """
+    cfg = settings or RefineSettings()
+    img = np.asarray(image)
+    if img.ndim == 2:
+        img = img[..., None]
+    q = np.asarray(corners, dtype=np.float64).reshape(4, 2)
+    centre = q.mean(axis=0)
+    rng = np.random.default_rng(0)
+    sides, refined = [], np.zeros(4, bool)
+    for s in range(4):
+        p0, p1 = q[s], q[(s + 1) % 4]
+        u = (p1 - p0) / max(float(np.hypot(*(p1 - p0))), 1e-9)
+        outward = np.array([u[1], -u[0]])
+        if np.dot(outward, (p0 + p1) / 2 - centre) < 0:
+            outward = -outward
+        coef = _refine_side(img, p0, p1, outward, cfg, rng)
+        refined[s] = coef is not None
+        sides.append((p0, p1, outward, np.zeros(2) if coef is None else coef))
+    out = []
+    for s in range(4):
+        if not (refined[s - 1] or refined[s]):  # both sides coarse: the coarse corner, exactly
+            out.append(q[s])
+            continue
+        c = _intersect(_end_line(*sides[s - 1], 1.0), _end_line(*sides[s], 0.0))
+        out.append(q[s] if c is None or np.hypot(*(c - q[s])) > 2 * cfg.search else c)
+    out = np.array(out)
+    if not is_convex(out):
+        out, refined = q.copy(), np.zeros(4, bool)
+    return (out, refined) if return_edges else out
+
+
+# The refinement's defaults for a network's coarse corners, chosen on synthetic photos (see
+# experiments/results/real_receipts.md for the command): search +-REFINE_SEARCH_CELLS model pixels
+# across each coarse edge, on the photo decoded with its long side >= REFINE_LONG_SIDE.
+REFINE_SEARCH_CELLS = 4.0
+REFINE_LONG_SIDE = 1000
+# The flattened receipt is warped from the photo decoded with its long side >= FLAT_LONG_SIDE (a 12 MP
+# photo at 1/2, 48 MP at 1/4): output size and time stay bounded whatever the camera.
+FLAT_LONG_SIDE = 2000
+
+
+def refine_in_photo(photo, corners, cell: float, search_cells: float = REFINE_SEARCH_CELLS,
+                    settings: RefineSettings | None = None) -> np.ndarray:
+    """`refine_corners` for corners in full-photo pixels found on a coarse map.
+
+    `photo`: the photo as an array at its full size (box-reduced by a power of two while its long side
+    stays >= REFINE_LONG_SIDE, the resolution the settings were chosen at), or a `fcnlib.data.ReducedPhoto`
+    (a reduced decode: the refinement runs on it). Corners stay in full-photo pixels. `cell`: the size, in full-photo
+    pixels, of one pixel of the map the corners came from; the search strip is +-`search_cells` of them.
+
+    Example:
+    >>> corners = refine_in_photo(data.read_image_reduced("IMG.jpg", 1000), found.corners, cell=20.8)  # doctest: +SKIP
+    """
+    if not hasattr(photo, "scale"):  # a full-size array: refine at the resolution the settings were chosen at
+        arr = np.asarray(photo)
+        k = 1
+        while k < 8 and max(arr.shape[:2]) / (2 * k) >= REFINE_LONG_SIDE:
+            k *= 2
+        if k > 1:
+            from PIL import Image
+
+            small = np.asarray(Image.fromarray(arr if arr.dtype == np.uint8 else np.clip(arr, 0, 255).astype(np.uint8)).reduce(k))
+            photo = ReducedPhoto(small, tuple(arr.shape[:2]), k)
+    scale = getattr(photo, "scale", 1)
+    image = getattr(photo, "image", photo)
+    q = (np.asarray(corners, np.float64) + 0.5) / scale - 0.5
+    base = settings or RefineSettings()
+    cfg = RefineSettings(**{**base.__dict__, "search": max(2.0, search_cells * cell / scale)})
+    return (refine_corners(np.asarray(image), q, cfg) + 0.5) * scale - 0.5
+
+
+def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | None = None,
+                 refine: bool | None = None, refine_long_side: int = REFINE_LONG_SIDE,
+                 flatten: bool = True, flat_long_side: int | None = FLAT_LONG_SIDE, timings: dict | None = None):
+    """One photo file to (Extraction, flattened receipt uint8 array or None), decoding only what is needed.
+
+    The photo is decoded once, reduced in libjpeg (`fcnlib.data.open_image_reduced`) to a long side >=
+    `flat_long_side`: the flattened receipt is warped from it by PIL's perspective transform, which
+    computes only the output's pixels; box-reduced further to a long side >= `refine_long_side`, it gives
+    the network's input and the image the corners are refined on (`refine_in_photo`; `refine` None
+    follows `predictor.refine`). With `flat_long_side` None the receipt comes from the full-resolution
+    photo, decoded for that alone. Corners and mask are in full-photo pixels. `predictor` is a
+    `fcnlib.predict.Predictor` (its `model_outputs` and `extract_from` are used). `timings`, a dict,
+    receives the seconds of each stage (read, model, quad, refine, flatten).
+
+    Example:
+    >>> found, flat = extract_file(load_pretrained(), "IMG_0001.jpg")  # doctest: +SKIP
+    """
+    import dataclasses
+    import time
+
+    from fcnlib import data
+
+    clock = [time.perf_counter()]
+
+    def lap(stage):
+        now = time.perf_counter()
+        if timings is not None:
+            timings[stage] = timings.get(stage, 0.0) + now - clock[0]
+        clock[0] = now
+
+    source = None
+    if flatten and flat_long_side is not None:
+        # one decode serves all: reduced in libjpeg for the flattened receipt, box-reduced further (same
+        # pixel grid) for the network and the refinement
+        source = data.open_image_reduced(path, flat_long_side)
+        k, side = 1, max(source.image.size)
+        while k < 8 and side / (2 * k) >= refine_long_side:
+            k *= 2
+        small = source.image.reduce(k) if k > 1 else source.image
+        reduced = data.ReducedPhoto(np.asarray(small), source.size, source.scale * k)
+    else:
+        reduced = data.read_image_reduced(path, refine_long_side)
+    lap("read")
+    (prob, placement), = predictor.model_outputs([reduced.image])
+    lap("model")
+    full = dataclasses.replace(placement, original=tuple(reduced.size))
+    found = predictor.extract_from(prob, full, threshold=threshold, min_score=min_score)
+    lap("quad")
+    if found.corners is not None and (getattr(predictor, "refine", False) if refine is None else refine):
+        cell = max(reduced.size[1] / placement.width, reduced.size[0] / placement.height)
+        found = Extraction(refine_in_photo(reduced, found.corners, cell), found.score, found.mask)
+        lap("refine")
+    flat = None
+    if flatten and found.corners is not None:
+        if source is None:
+            del reduced
+            source = data.open_image_reduced(path, flat_long_side)
+            lap("read")
+        flat = warp(source.image, source.to_reduced(found.corners))
+        lap("flatten")
+    return found, flat

@@ -74,11 +74,13 @@ class Predictor:
         runner: a faster callable for the model at its input size (a `fcnlib.litert.TFLiteRunner`).
         spec: the full description (`fcnlib.spec.SegmenterSpec`).
         loader: a function returning the Keras model, called on first use of `.model`.
+        refine: refine extracted corners on the photo itself (`postprocess.refine_in_photo`); the
+            presets turn it on (chosen on synthetic photos: `experiments/results/refine_tuning.md`).
     """
 
     def __init__(self, model=None, image_size=(256, 256), resize: str = "stretch", class_names=None,
                  min_score: float | None = None, runner=None, *, spec: SegmenterSpec | None = None,
-                 loader: Callable | None = None):
+                 loader: Callable | None = None, refine: bool = False):
         if spec is None:
             channels = int(model.output_shape[-1]) if model is not None else 1
             spec = SegmenterSpec(Preprocessor(tuple(image_size), resize), channels,
@@ -88,6 +90,7 @@ class Predictor:
         self._loader = loader
         self.runner = runner
         self.min_score = spec.min_score
+        self.refine = refine  # refine extracted corners on the photo (`postprocess.refine_in_photo`)
 
     # --------------------------------------------------------------------- construction
 
@@ -130,14 +133,17 @@ class Predictor:
             return load_segmenter(preset.path)
 
         if preset.tflite is None or not preset.tflite.is_file():
-            return cls.from_segmenter(loader())
+            predictor = cls.from_segmenter(loader())
+            predictor.refine = True  # presets refine corners on the photo (chosen on synthetic photos)
+            return predictor
         from fcnlib.litert import TFLiteRunner
 
         runner = TFLiteRunner(preset.tflite)
         if runner.input_size != spec.preprocessor.image_size:
             raise ValueError(f"{preset.tflite}: input {runner.input_size} differs from the model's "
                              f"{spec.preprocessor.image_size}")
-        return cls(spec=spec, runner=runner, loader=loader)
+        # presets refine corners on the photo (chosen on synthetic photos: refine_tuning.md)
+        return cls(spec=spec, runner=runner, loader=loader, refine=True)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Predictor":
@@ -237,12 +243,14 @@ class Predictor:
         return out
 
     def extract_from(self, prob: np.ndarray, placement: data.Placement, threshold: float = 0.5,
-                     min_score: float | None = None) -> postprocess.Extraction:
+                     min_score: float | None = None, photo=None) -> postprocess.Extraction:
         """The receipt of one model-size map, corners and mask in its photo's pixels.
 
         The quad is fitted on the model-size probability (sub-pixel), then scaled to the photo:
         much cheaper than fitting on the map upsampled to the photo, for the same outline.
-        `min_score` defaults to the model's calibrated `self.min_score` (0 when it has none)."""
+        `min_score` defaults to the model's calibrated `self.min_score` (0 when it has none). With
+        `photo` (the photo as an array, or a `data.ReducedPhoto`) and `self.refine`, the corners are
+        refined on it."""
         from PIL import Image
 
         crop = prob[placement.top:placement.top + placement.height, placement.left:placement.left + placement.width]
@@ -251,14 +259,16 @@ class Predictor:
         h, w = placement.original
         scale = np.array([w / placement.width, h / placement.height])
         corners = None if found.corners is None else (found.corners + 0.5) * scale - 0.5  # pixel centres
+        if corners is not None and photo is not None and self.refine:
+            corners = postprocess.refine_in_photo(photo, corners, cell=float(scale.max()))
         mask = np.asarray(Image.fromarray(found.mask).resize((w, h), Image.Resampling.NEAREST))
         return postprocess.Extraction(corners=corners, score=found.score, mask=mask)
 
     def extract(self, photos: list[np.ndarray], threshold: float = 0.5, batch_size: int = 8,
                 min_score: float | None = None) -> list[postprocess.Extraction]:
         """Each photo's receipt (corners in photo pixels, score, mask), or corners None when absent."""
-        return [self.extract_from(p, placement, threshold, min_score)
-                for p, placement in self.model_outputs(photos, batch_size)]
+        return [self.extract_from(p, placement, threshold, min_score, photo=photo)
+                for photo, (p, placement) in zip(photos, self.model_outputs(photos, batch_size))]
 
 
 # ----------------------------------------------------------------------------- predictors by name

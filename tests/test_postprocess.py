@@ -303,3 +303,162 @@ def test_simplify_polyline_keeps_the_vertices_skimage_keeps():
         for tol in (0.5, 1.0, 3.0):
             assert np.array_equal(simplify_polyline(c, tol), skimage.measure.approximate_polygon(c, tol))
     assert np.array_equal(simplify_polyline(contours[0], 0), contours[0])
+
+
+# ---------------------------------------------------------------- corners refined on the photo
+
+
+def paper_scene(corners, shape=SHAPE, seed=0, contrast=120.0, text=True) -> np.ndarray:
+    """uint8 RGB photo: a bright sheet with dark text lines near its edges on a textured table."""
+    rng = np.random.default_rng(seed)
+    h, w = shape
+    yy, xx = np.mgrid[0:h, 0:w]
+    table = 200 - contrast + 15 * np.sin(xx / 7.0 + yy / 31.0) + rng.normal(0, 4, (h, w))
+    paper = poly_mask(corners, shape).astype(bool)
+    img = np.where(paper, 215.0, table)
+    c = np.asarray(corners, float)
+    inner = c + (c.mean(axis=0) - c) * 0.12  # text: lines a little inside each edge, parallel to it
+    for s in range(4 if text else 0):
+        p, q = inner[s], inner[(s + 1) % 4]
+        rr, cc = skimage.draw.line(int(p[1]), int(p[0]), int(q[1]), int(q[0]))
+        img[rr, cc] = 40.0
+    img = skimage.filters.gaussian(img, sigma=1.0, preserve_range=True) + rng.normal(0, 3, (h, w))
+    return np.repeat(np.clip(img, 0, 255).astype(np.uint8)[..., None], 3, axis=2)
+
+
+def nudged(corners, shift=(4.0, -3.0), degrees=1.5) -> np.ndarray:
+    """The quad moved and turned a little, as a coarse map's corners are."""
+    c = np.asarray(corners, float)
+    t = np.radians(degrees)
+    rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+    centre = c.mean(axis=0)
+    return (c - centre) @ rot.T + centre + shift
+
+
+def test_refine_corners_moves_coarse_corners_onto_the_paper_edges():
+    photo = paper_scene(PERSPECTIVE)
+    coarse = nudged(PERSPECTIVE)
+    assert corner_error(coarse, PERSPECTIVE) > 6.0
+    refined, sides = pp.refine_corners(photo, coarse, pp.RefineSettings(search=14.0), return_edges=True)
+    assert sides.all()
+    # edges at half-integer pixel boundaries of the rasterised polygon: within ~1 px of the true corners
+    assert corner_error(refined, PERSPECTIVE) < 1.5
+
+
+def test_refine_corners_keeps_the_coarse_corners_where_no_edge_is_seen():
+    coarse = nudged(PERSPECTIVE)
+    flat = np.full((*SHAPE, 3), 128, np.uint8)
+    refined, sides = pp.refine_corners(flat, coarse, return_edges=True)
+    assert not sides.any() and np.array_equal(refined, coarse)
+    # a faint sheet (contrast under min_contrast) is not trusted either
+    faint = paper_scene(PERSPECTIVE, contrast=-10.0, text=False)
+    refined, sides = pp.refine_corners(faint, coarse, pp.RefineSettings(min_contrast=30.0), return_edges=True)
+    assert not sides.any() and np.array_equal(refined, coarse)
+
+
+def test_refine_corners_keeps_a_side_whose_edge_lies_beyond_the_search_strip():
+    photo = paper_scene(PERSPECTIVE)
+    coarse = PERSPECTIVE.copy()
+    coarse[1:3, 0] += 25.0  # the right side 25 px off: outside a +-8 px strip
+    # a flat prior: only the strip's width keeps the far edge out
+    refined, sides = pp.refine_corners(photo, coarse, pp.RefineSettings(search=8.0, prior=10.0), return_edges=True)
+    assert not sides[1] and sides[[0, 2, 3]].all()
+    assert np.abs(refined[1:3, 0] - coarse[1:3, 0]).max() < 3.0  # still on the coarse right side
+
+
+def save_jpeg(path, photo, orientation: int | None = None):
+    from PIL import Image
+
+    im = Image.fromarray(photo)
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    im.save(path, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def test_read_image_reduced_decodes_jpegs_at_a_power_of_two_and_keeps_orientation(tmp_path):
+    from fcnlib import data
+
+    photo = paper_scene(PERSPECTIVE, shape=(800, 600))  # portrait (H 800, W 600)
+    save_jpeg(tmp_path / "a.jpg", photo)
+    r = data.read_image_reduced(tmp_path / "a.jpg", long_side=200)
+    assert r.scale == 4 and r.size == (800, 600) and r.image.shape == (200, 150, 3)
+    assert data.read_image_reduced(tmp_path / "a.jpg", long_side=201).scale == 2
+    assert data.read_image_reduced(tmp_path / "a.jpg").scale == 1
+    # stored sideways with EXIF orientation 6 (rotate 90 clockwise to view): upright sizes
+    save_jpeg(tmp_path / "b.jpg", np.ascontiguousarray(np.rot90(photo, 1)), orientation=6)
+    r = data.read_image_reduced(tmp_path / "b.jpg", long_side=100)
+    assert r.scale == 8 and r.size == (800, 600) and r.image.shape == (100, 75, 3)
+    full = data.read_image(tmp_path / "b.jpg")
+    small = full.reshape(100, 8, 75, 8, 3).mean(axis=(1, 3))
+    assert np.abs(small - r.image).mean() < 6  # same content, upright
+    # PNG: box-reduced on the same pixel grid
+    from PIL import Image
+
+    Image.fromarray(photo).save(tmp_path / "c.png")
+    r = data.read_image_reduced(tmp_path / "c.png", long_side=200)
+    assert r.scale == 4 and r.image.shape == (200, 150, 3)
+    assert np.allclose(r.to_full(r.to_reduced([[10.0, 20.0]])), [[10.0, 20.0]])
+    assert np.allclose(r.to_full([[0.0, 0.0]]), [[1.5, 1.5]])  # reduced pixel 0 covers full 0..3
+
+
+def test_refine_in_photo_on_a_reduced_decode_gives_full_resolution_corners(tmp_path):
+    from fcnlib import data
+
+    true = PERSPECTIVE * 4 + 1.5  # a 1600x1200 photo
+    save_jpeg(tmp_path / "big.jpg", paper_scene(true, shape=(1600, 1200)))
+    reduced = data.read_image_reduced(tmp_path / "big.jpg", long_side=400)
+    assert reduced.scale == 4
+    coarse = nudged(true, shift=(14.0, -10.0))
+    assert corner_error(coarse, true) > 20
+    refined = pp.refine_in_photo(reduced, coarse, cell=12.0, search_cells=4.0)
+    assert corner_error(refined, true) < 5.0  # about one pixel of the reduced image
+
+
+def bright_paper_runner(batch):
+    """A stand-in network with a coarse, biased outline: P(receipt) = 1 on the bright sheet grown by
+    one model pixel (a map that spills over the paper's edges, as a blurry network's does), else 0."""
+    paper = np.asarray(batch, np.float32).mean(axis=-1) > 0.6
+    grown = paper.copy()
+    grown[:, 1:] |= paper[:, :-1]
+    grown[:, :-1] |= paper[:, 1:]
+    grown[:, :, 1:] |= paper[:, :, :-1]
+    grown[:, :, :-1] |= paper[:, :, 1:]
+    return grown[..., None].astype(np.float32)
+
+
+def test_extract_file_refines_corners_and_flattens_from_a_reduced_decode(tmp_path):
+    from fcnlib.predict import Predictor
+
+    true = PERSPECTIVE * 4 + 1.5  # 1600x1200 photo, corners in its pixels
+    save_jpeg(tmp_path / "big.jpg", paper_scene(true, shape=(1600, 1200)))
+    predictor = Predictor(model=None, image_size=(96, 72), runner=bright_paper_runner)
+    coarse, _ = pp.extract_file(predictor, tmp_path / "big.jpg", refine=False, refine_long_side=400, flatten=False)
+    timings = {}
+    found, flat = pp.extract_file(predictor, tmp_path / "big.jpg", refine=True, refine_long_side=400,
+                                  timings=timings)
+    assert corner_error(coarse.corners, true) > 8.0  # one model pixel spans 16 photo pixels
+    assert corner_error(found.corners, true) < 5.0   # about one pixel of the 400x300 decode
+    assert found.mask.shape == (1600, 1200) and found.score > 0.8
+    side = lambda a, b: float(np.hypot(*(true[a] - true[b])))  # noqa: E731
+    assert abs(flat.shape[0] - (side(0, 3) + side(1, 2)) / 2) < 6 and flat.shape[2] == 3
+    assert abs(flat.shape[1] - (side(0, 1) + side(3, 2)) / 2) < 6
+    assert flat[20:-20, 20:-20].mean() > 150  # the sheet, not the table
+    assert set(timings) == {"read", "model", "quad", "refine", "flatten"}
+    # the flattened receipt from a reduced decode: half the size
+    _, half = pp.extract_file(predictor, tmp_path / "big.jpg", refine=True, refine_long_side=400,
+                              flat_long_side=800)
+    assert abs(half.shape[0] - flat.shape[0] / 2) <= 2
+
+
+def test_refine_in_photo_reduces_a_large_full_size_array_first(monkeypatch):
+    true = PERSPECTIVE * 8 + 3.5  # a 3200x2400 photo given as a full-size array
+    photo = paper_scene(true, shape=(3200, 2400))
+    coarse = nudged(true, shift=(20.0, -16.0))
+    seen = []
+    original = pp.refine_corners
+    monkeypatch.setattr(pp, "refine_corners", lambda image, *a, **k: seen.append(image.shape) or original(image, *a, **k))
+    refined = pp.refine_in_photo(photo, coarse, cell=16.0, search_cells=4.0)
+    assert seen == [(1600, 1200, 3)]  # halved: the smallest power-of-two reduction with long side >= 1000
+    assert corner_error(refined, true) < 8.0  # about one pixel of the 1/2 image it ran on
+    assert corner_error(coarse, true) > 30.0

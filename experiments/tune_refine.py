@@ -1,0 +1,134 @@
+"""Choose the corner refinement's settings on synthetic photos (true corners known), never on real ones.
+
+Generates `--n` synthetic receipts (`fcn synth`, a seed no model trained on) in `--work`, runs the
+shipped model once per photo (cached in `--work`), then scores the coarse corners and the refined
+corners for each candidate setting: median and 90th percentile of the worst corner's error (share of
+the photo diagonal) and mean quad IoU. `--scale` upsamples the photos (bicubic, plus sensor-like noise)
+to test phone resolutions. Appends a Markdown table to `--output`.
+
+    python experiments/tune_refine.py --n 150 --seed 21 -o experiments/results/refine_tuning.md
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def coarse_cases(work: Path, n: int, seed: int, scale: int, long_side: int) -> list[dict]:
+    """Synthetic photos and the shipped model's coarse corners (cached in `work`)."""
+    cache = work / f"coarse_s{seed}_n{n}_x{scale}_side{long_side}.json"
+    if cache.exists():
+        return json.loads(cache.read_text())
+    from PIL import Image
+
+    from fcnlib import data, synth
+    from fcnlib.predict import load_pretrained
+
+    folder = work / f"synth_s{seed}_n{n}"
+    if not (folder / "pairs.txt").exists():
+        synth.generate(folder, n=n, seed=seed, negatives=0.0, progress=False)
+    predictor = load_pretrained()
+    cases = []
+    for i in range(n):
+        name = f"synth_{i:05d}"
+        true = np.asarray(json.loads((folder / "corners" / f"{name}.json").read_text())["corners"], float)
+        path = folder / "original" / f"{name}.jpg"
+        if scale > 1:
+            big_path = work / f"x{scale}" / f"{name}.jpg"
+            if not big_path.exists():
+                big_path.parent.mkdir(parents=True, exist_ok=True)
+                im = Image.open(path)
+                big = im.resize((im.width * scale, im.height * scale), Image.Resampling.BICUBIC)
+                noise = np.random.default_rng(i).normal(0, 2.0, (big.height, big.width, 1))
+                Image.fromarray(np.clip(np.asarray(big) + noise, 0, 255).astype(np.uint8)).save(big_path, quality=90)
+            path = big_path
+        # synth corners put pixel edges on integers; fcnlib puts pixel centres there
+        true = true * scale
+        photo = data.read_image_reduced(path, long_side)
+        (prob, placement), = predictor.model_outputs([photo.image])
+        full = dataclasses.replace(placement, original=tuple(photo.size))
+        found = predictor.extract_from(prob, full, min_score=0.0)
+        cell = max(photo.size[1] / placement.width, photo.size[0] / placement.height)
+        cases.append({"path": str(path), "true": (true - 0.5).tolist(), "size": list(photo.size), "cell": cell,
+                      "coarse": None if found.corners is None else found.corners.tolist()})
+    cache.write_text(json.dumps(cases))
+    return cases
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=150)
+    ap.add_argument("--seed", type=int, default=21)
+    ap.add_argument("--scale", type=int, default=1, help="upsample the 600x800 photos by this factor")
+    ap.add_argument("--long-side", type=int, default=1000, help="refine on the photo decoded at least this large")
+    ap.add_argument("--work", default="data/tune_refine")
+    ap.add_argument("--grid", default="search", choices=["search", "detail", "one"])
+    ap.add_argument("-o", "--output", default=None)
+    args = ap.parse_args(argv)
+
+    from fcnlib import data, metrics, postprocess
+
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    cases = coarse_cases(work, args.n, args.seed, args.scale, args.long_side)
+    photos = [data.read_image_reduced(c["path"], args.long_side) for c in cases]
+    base = postprocess.RefineSettings()
+    if args.grid == "search":
+        grid = [(f"search {sc} cells, prior {pr}, {cv}", sc, dataclasses.replace(base, prior=pr, curve=cv))
+                for cv, sc, pr in (("line", 2.5, 0.5), ("quadratic", 1.5, 0.5), ("quadratic", 4.0, 0.5),
+                                   ("quadratic", 4.0, 1.0))]
+    elif args.grid == "detail":
+        sc = postprocess.REFINE_SEARCH_CELLS
+        grid = [(f"search {sc} cells, {k} {v}", sc, dataclasses.replace(base, **{k: v}))
+                for k, vals in [("min_contrast", (3.0, 12.0)), ("second_pass", (0.0, 1.5, 6.0)),
+                                ("inlier_px", (0.6, 1.5)), ("min_inliers", (0.25, 0.6)),
+                                ("smooth", (0.5, 3.0)), ("samples", (24, 96))] for v in vals]
+    else:
+        grid = []
+    grid = [("coarse (no refinement)", None, None),
+            (f"defaults: search {postprocess.REFINE_SEARCH_CELLS} cells, {base}", postprocess.REFINE_SEARCH_CELLS, base)] + grid
+    rows = []
+    for label, sc, cfg in grid:
+        errs, ious, ms, each = [], [], [], []
+        for case, photo in zip(cases, photos):
+            true = np.asarray(case["true"])
+            if case["coarse"] is None:
+                errs.append(np.inf)
+                ious.append(0.0)
+                continue
+            t = time.perf_counter()
+            c = np.asarray(case["coarse"]) if sc is None else postprocess.refine_in_photo(photo, case["coarse"], case["cell"], sc, cfg)
+            ms.append((time.perf_counter() - t) * 1000)
+            e = metrics.corner_error(c, true, float(np.hypot(*case["size"])))
+            errs.append(e.max)
+            each.append(e.mean)
+            ious.append(metrics.quad_iou(c, true, tuple(case["size"])))
+        errs = np.array(errs)
+        rows.append((label, float(np.median(errs)), float(np.percentile(errs, 90)), float(np.mean(ious)),
+                     float(np.median(ms)), float(np.median(each)), float(np.mean(errs <= 0.005))))
+        print(f"{label[:90]:90s} median {rows[-1][1]:.4f} p90 {rows[-1][2]:.4f} quad IoU {rows[-1][3]:.4f} "
+              f"mean-corner median {rows[-1][5]:.4f} within 0.5% {rows[-1][6]:.3f} ({rows[-1][4]:.1f} ms)", flush=True)
+    h, w = cases[0]["size"]
+    lines = [f"## Synthetic receipts, seed {args.seed}: {len(cases)} photos of {w}x{h}, refined at long side >= {args.long_side}",
+             "", f"`python experiments/tune_refine.py --n {args.n} --seed {args.seed} --scale {args.scale} "
+             f"--long-side {args.long_side} --grid {args.grid}` on {time.strftime('%Y-%m-%d')} (machine shared with "
+             "other jobs: the ms column is indicative only). Corner error: the worst corner of each photo, share of "
+             "its diagonal; mean corner error: the mean of its four corners.", "",
+             "| setting | worst corner error, median | p90 | photos with worst corner <= 0.5% | mean corner error, median | quad IoU | refinement ms (median) |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
+    lines += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[6]:.3f} | {r[5]:.4f} | {r[3]:.4f} | {r[4]:.1f} |" for r in rows]
+    text = "\n".join(lines) + "\n"
+    if args.output:
+        with open(args.output, "a") as f:
+            f.write("\n" + text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
