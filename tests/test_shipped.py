@@ -49,10 +49,10 @@ def test_receipt_preset_runs_through_litert_and_its_tflite_copy_agrees():
 
 
 def test_predict_and_extract_agree_on_synthetic_photos_without_a_receipt():
-    # empty scenes (seed 7, photos 3, 8 and 13) on which the network marks some pixels as receipt,
-    # none of them a receipt by the extraction score; photo 5 is one the model takes for a receipt
+    # empty synthetic scenes; the test needs some on which the network marks pixels as receipt while the
+    # extraction score says "no receipt" (the case where the raw mask and extract would disagree)
     predictor = Predictor.load("receipt")
-    photos = [synth.render(synth.photo_rng(7, i), receipt=False)[0] for i in (3, 5, 8, 13)]
+    photos = [synth.render(synth.photo_rng(7, i), receipt=False)[0] for i in range(16)]
     segmented, extracted = predictor.segment(photos), predictor.extract(photos)
     assert [s.found for s in segmented] == [e.corners is not None for e in extracted]
     assert sum((s.prob[..., 0] > 0.5).sum() > 0 for s in segmented if not s.found) >= 2
