@@ -31,9 +31,9 @@ BENCH_MODELS = {"unet": {"base_filters": 32}, "fcn8s": {"base_filters": 64, "fc_
 
 def photo_folder(tmp: Path, n: int = 48) -> Path:
     """The real receipt photos when present, else `n` synthetic ones written under `tmp`."""
-    from fcnlib import nb
+    from fcnlib import shared_data
 
-    real = nb.real_receipts()
+    real = shared_data.real_receipts()
     if real is not None:
         return real / "images"
     from fcnlib import synth
