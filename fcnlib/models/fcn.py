@@ -11,7 +11,14 @@ from __future__ import annotations
 
 import keras
 
-from fcnlib.models.layers import BilinearUpsampling, PadToMultiple, check_common, classifier_head, conv_block
+from fcnlib.models.layers import (
+    BilinearUpsampling,
+    PadToMultiple,
+    SubPixelConv2DTranspose,
+    check_common,
+    classifier_head,
+    conv_block,
+)
 
 STRIDES = (32, 16, 8)
 
@@ -75,7 +82,8 @@ class FCN(keras.Model):
         x = keras.layers.Conv2D(num_classes, 1, name="score_fr")(x)
 
         def upsample(x, factor, name):
-            return keras.layers.Conv2DTranspose(
+            # Conv2DTranspose's math without the convolution that aborts oneDNN (see the layer)
+            return SubPixelConv2DTranspose(
                 num_classes, 2 * factor, strides=factor, padding="same", use_bias=False,
                 kernel_initializer=BilinearUpsampling(), name=name,
             )(x)
