@@ -26,6 +26,7 @@ __all__ = [
     "LocalResponseNormalization",
     "BilinearUpsampling",
     "SubPixelConv2DTranspose",
+    "ImagePreprocessing",
     "NORMALIZATIONS",
     "check_common",
     "conv_block",
@@ -245,6 +246,49 @@ class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
         if self.use_bias:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class ImagePreprocessing(keras.layers.Layer):
+    """Turns fcnlib's float images in [0, 1] into what a ``keras.applications`` encoder expects,
+    inside the model (so a saved model needs no preprocessing outside it).
+
+    Modes, as ``keras.applications.imagenet_utils.preprocess_input`` applied to ``255 * x``:
+    ``"caffe"`` (VGG16, ResNet50): RGB to BGR, minus the ImageNet mean pixel, no scaling;
+    ``"tf"`` (MobileNetV2): scaled to [-1, 1]; ``"torch"``: ImageNet mean/std normalisation;
+    ``"raw"`` (MobileNetV3, EfficientNet, whose own first layers normalise): scaled to [0, 255].
+
+    Example:
+    ```python
+    ImagePreprocessing("tf")(np.ones((1, 2, 2, 3), "float32"))  # all 1.0
+    ```
+    """
+
+    MODES = ("caffe", "tf", "torch", "raw")
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"ImagePreprocessing mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "tf":
+            return x * 2.0 - 1.0
+        if self.mode == "raw":
+            return x * 255.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor([0.485, 0.456, 0.406], x.dtype)
+            std = ops.convert_to_tensor([0.229, 0.224, 0.225], x.dtype)
+            return (x - mean) / std
+        bgr = ops.flip(x, axis=-1) * 255.0
+        return bgr - ops.convert_to_tensor([103.939, 116.779, 123.68], x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
 
 
 # --- building blocks shared by segnet.py, unet.py and fcn.py -------------------------------------
