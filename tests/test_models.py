@@ -249,3 +249,161 @@ def test_every_model_trains_one_step_at_odd_photo_sizes():
     assert result.returncode == 0 and "all trained" in result.stdout, (
         f"exit {result.returncode}, last model: {result.stdout.strip().splitlines()[-1:]}\n{result.stderr[-3000:]}"
     )
+
+
+# --- pretrained encoders (keras.applications); weights come from a file the test writes --------
+
+from fcnlib.models.encoders import ENCODERS, available_encoders  # noqa: E402
+from fcnlib.models.layers import ImagePreprocessing  # noqa: E402
+
+PREPROCESS_INPUT = {  # each application's own preprocessing, for images in [0, 255]
+    "vgg16": keras.applications.vgg16.preprocess_input,
+    "resnet50": keras.applications.resnet50.preprocess_input,
+    "mobilenetv2": keras.applications.mobilenet_v2.preprocess_input,
+    "mobilenetv3small": keras.applications.mobilenet_v3.preprocess_input,
+    "mobilenetv3large": keras.applications.mobilenet_v3.preprocess_input,
+    "efficientnetb0": keras.applications.efficientnet.preprocess_input,
+}
+
+
+def perturbed_application_weights(name, path):
+    """The application of encoder ``name`` (include_top=False, weights=None) with its weights moved
+    off their initial values, saved with ``save_weights`` to ``path``; returns the application."""
+    app = getattr(keras.applications, ENCODERS[name].application)(include_top=False, weights=None)
+    rng = np.random.default_rng(0)
+    app.set_weights([w + rng.uniform(0.0, 0.05, w.shape).astype(w.dtype) for w in app.get_weights()])
+    app.save_weights(path)
+    return app
+
+
+def assert_same_weights_by_layer(encoder, app):
+    """Every weighted layer of ``encoder`` holds the values of the same-named layer of ``app``."""
+    compared = 0
+    for layer in encoder.layers:
+        for mine, theirs in zip(layer.weights, app.get_layer(layer.name).weights, strict=True):
+            np.testing.assert_array_equal(np.asarray(mine), np.asarray(theirs), err_msg=mine.path)
+            compared += 1
+    assert compared == len(encoder.weights) > 0
+
+
+def test_encoder_preprocessing_matches_each_application():
+    x = np.random.default_rng(0).random((2, 5, 7, 3)).astype("float32")
+    assert set(PREPROCESS_INPUT) == set(available_encoders())
+    for name, preprocess_input in PREPROCESS_INPUT.items():
+        ours = np.asarray(ImagePreprocessing(ENCODERS[name].preprocessing)(x))
+        np.testing.assert_allclose(ours, preprocess_input(x * 255.0), rtol=1e-5, atol=1e-4, err_msg=name)
+    with pytest.raises(ValueError, match="mode"):
+        ImagePreprocessing("bgr")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("encoder", available_encoders())
+def test_encoder_from_weights_file(encoder, tmp_path):
+    """U-Net and FCN-8s on each encoder: the encoder holds the weights of the file, its five outputs
+    are at strides 2..32, any input size gives an output of its size, the config round-trips with
+    encoder_weights=None and the .keras file loads without the weights file."""
+    weights = tmp_path / f"{encoder}.weights.h5"
+    app = perturbed_application_weights(encoder, weights)
+    model = models.build("unet", num_classes=2, encoder=encoder, encoder_weights=str(weights), base_filters=4)
+    backbone = model.get_layer("encoder")
+    assert_same_weights_by_layer(backbone, app)
+    assert [f.shape[1:3] for f in backbone(np.zeros((1, 64, 96, 3), "float32"))] == [
+        (64 // s, 96 // s) for s in (2, 4, 8, 16, 32)
+    ]
+    preprocessing = model.get_layer("encoder_preprocessing")
+    assert preprocessing.mode == ENCODERS[encoder].preprocessing
+    if preprocessing.mode == "raw":  # the application normalises [0, 255] itself
+        assert any(isinstance(l, keras.layers.Rescaling) for l in backbone.layers)
+    x = np.random.default_rng(1).random((1, 67, 93, 3)).astype("float32")
+    out = np.asarray(model(x))
+    assert out.shape == (1, 67, 93, 2) and np.all(np.isfinite(out))
+    config = run_serialization_test(model, {"encoder": encoder, "encoder_trainable": True})
+    assert config["encoder_weights"] is None and config["depth"] == 5
+    weights.unlink()  # the saved model must not need it
+    run_model_saving_test(model, x, tmp_path)
+
+    fcn = models.build("fcn8s", num_classes=3, encoder=encoder, fc_filters=8, fc_kernel_size=1)
+    assert fcn(x).shape == (1, 67, 93, 3)
+    assert {"score_pool4", "score_pool3", "encoder"} <= {l.name for l in fcn.layers}
+
+
+@pytest.mark.slow
+def test_frozen_encoder_keeps_weights_and_batchnorm_statistics():
+    rng = np.random.default_rng(0)
+    x = rng.random((2, 64, 64, 3)).astype("float32")
+    y = rng.integers(0, 2, (2, 64, 64, 1))
+    for trainable in (False, True):
+        model = models.build("unet", num_classes=2, encoder="mobilenetv3small", base_filters=4,
+                             encoder_trainable=trainable)
+        backbone = model.get_layer("encoder")
+        assert backbone.trainable is trainable
+        before = [np.asarray(w) for w in backbone.weights]
+        decoder_before = np.asarray(model.get_layer("dec1_2_conv").kernel)
+        model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="sparse_categorical_crossentropy")
+        model.train_on_batch(x, y)
+        changed = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before, backbone.weights)]
+        moving = [not np.array_equal(b, np.asarray(w)) for b, w in zip(before, backbone.weights)
+                  if "moving" in w.path]
+        assert not np.array_equal(decoder_before, np.asarray(model.get_layer("dec1_2_conv").kernel))
+        if trainable:
+            assert any(changed) and all(moving)
+        else:  # frozen: kernels and BatchNorm statistics (inference mode) untouched
+            assert not any(changed) and moving
+            assert not model.get_config()["encoder_trainable"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("normalization", ["batch", "none"])
+def test_segnet_encoder_takes_vgg16_weights_by_order(normalization, tmp_path):
+    weights = tmp_path / "vgg16.weights.h5"
+    app = perturbed_application_weights("vgg16", weights)
+    model = models.build("segnet", num_classes=3, encoder="vgg16", encoder_weights=str(weights),
+                         normalization=normalization, encoder_trainable=False)
+    vgg_convs = [l for l in app.layers if isinstance(l, keras.layers.Conv2D)]
+    ours = [model.get_layer(f"enc{i + 1}_{j + 1}_conv") for i, n in enumerate((2, 2, 3, 3, 3)) for j in range(n)]
+    assert len(vgg_convs) == len(ours) == 13
+    for conv, vgg in zip(ours, vgg_convs):
+        np.testing.assert_array_equal(np.asarray(conv.kernel), np.asarray(vgg.kernel))
+        if normalization == "none":
+            np.testing.assert_array_equal(np.asarray(conv.bias), np.asarray(vgg.bias))
+        assert not conv.trainable
+    assert model.get_layer("encoder_preprocessing").mode == "caffe"
+    assert model.get_layer("dec1_1_conv").trainable
+    x = np.random.default_rng(1).random((1, 35, 47, 3)).astype("float32")
+    assert model(x).shape == (1, 35, 47, 3)
+    weights.unlink()
+    loaded = run_model_saving_test(model, x, tmp_path)
+    assert not loaded.get_layer("enc1_1_conv").trainable
+    # a file of another application is refused, naming the file
+    other = tmp_path / "mobilenet.weights.h5"
+    keras.applications.MobileNetV3Small(include_top=False, weights=None).save_weights(other)
+    with pytest.raises(ValueError, match="mobilenet.weights.h5"):
+        models.build("segnet", encoder="vgg16", encoder_weights=str(other))
+
+
+def test_encoder_options_are_checked_before_building(tmp_path):
+    missing = tmp_path / "nowhere.weights.h5"
+    with pytest.raises(FileNotFoundError, match="nowhere.weights.h5"):
+        models.build("unet", encoder="resnet50", encoder_weights=str(missing))
+    with pytest.raises(ValueError, match="unknown encoder"):
+        models.build("fcn8s", encoder="resnet18")
+    with pytest.raises(ValueError, match="needs an encoder"):
+        models.build("unet", encoder_weights="imagenet")
+    with pytest.raises(ValueError, match="3-channel"):
+        models.build("unet", input_shape=(None, None, 1), encoder="vgg16")
+    with pytest.raises(ValueError, match="VGG16's encoder"):
+        models.build("segnet", encoder="vgg16", base_filters=4)
+    with pytest.raises(ValueError, match="unknown encoder"):
+        models.build("segnet", encoder="resnet50")
+    with pytest.raises(ValueError, match="at most 5"):
+        models.build("unet", encoder="vgg16", depth=6)
+    assert {"encoder", "encoder_weights", "encoder_trainable"} <= set(models.options("segnet"))
+    assert {"encoder", "encoder_weights", "encoder_trainable"} <= set(models.options("fcn32s"))
+
+
+def test_count_flops_counts_the_nested_encoder():
+    model = models.build("unet", encoder="vgg16", depth=1, base_filters=4)
+    flops = dict((name, f) for name, _, f in layer_flops(model, 64, 64))
+    assert flops["encoder/block1_conv1"] == 2 * 64 * 64 * 27 * 64
+    assert flops["encoder/block2_conv2"] == 2 * 32 * 32 * 9 * 128 * 128
+    assert count_flops(model, 64, 64) == sum(flops.values())

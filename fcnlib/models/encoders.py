@@ -126,15 +126,17 @@ def _application(name, weights, input_shape):
     return app
 
 
-def build_encoder(name: str, weights=None, trainable: bool = True, input_shape=(None, None, 3)):
-    """The encoder ``name`` as a nested model ``"encoder"`` with five outputs (strides 2 to 32) and
-    the preprocessing layer that must come before it.
+def build_encoder(name: str, weights=None, trainable: bool = True, input_shape=(None, None, 3), depth: int = 5):
+    """The encoder ``name`` as a nested model ``"encoder"`` with ``depth`` outputs (strides 2 to
+    2**depth; the layers below the deepest one are left out) and the preprocessing layer that
+    must come before it.
 
     Args:
         name: one of :func:`available_encoders`.
         weights: None, ``"imagenet"`` (Keras downloads them on first use) or a weights file path.
         trainable: False freezes the encoder (BatchNormalization then in inference mode).
         input_shape: the encoder's input (H, W, 3); H and W may be None.
+        depth: number of feature maps, 1 to 5.
 
     Returns:
         ``(encoder, preprocessing)``: a ``keras.Model`` and an ``ImagePreprocessing`` layer.
@@ -150,7 +152,9 @@ def build_encoder(name: str, weights=None, trainable: bool = True, input_shape=(
     spec = ENCODERS[name]
     app = _application(name, weights, input_shape)
     outputs = []
-    for feature in spec.features:
+    if not 1 <= int(depth) <= len(spec.features):
+        raise ValueError(f"encoder depth must be 1 to {len(spec.features)}, got {depth}")
+    for feature in spec.features[: int(depth)]:
         if feature == "<output":
             outputs.append(app.output)
         elif feature.startswith("<"):

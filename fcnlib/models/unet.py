@@ -96,8 +96,11 @@ class UNet(keras.Model):
                 x = keras.layers.MaxPooling2D(2, name=f"enc{i + 1}_pool")(x)
             x = double_conv(x, base_filters * 2**depth, "bottleneck")
         else:
-            backbone, preprocessing = build_encoder(encoder, encoder_weights, encoder_trainable, x.shape[1:])
+            backbone, preprocessing = build_encoder(
+                encoder, encoder_weights, encoder_trainable, x.shape[1:], depth
+            )
             features = backbone(preprocessing(x))
+            features = features if isinstance(features, (list, tuple)) else [features]
             skips = [None] + list(features[: depth - 1])  # no encoder feature at full resolution
             x = features[depth - 1]
         if dropout:
