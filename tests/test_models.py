@@ -193,7 +193,7 @@ def test_format_table():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="jax not installed (pip install jax to run the JAX backend smoke test)")
-def test_segnet_and_unet_train_under_jax_backend():
+def test_segnet_unet_and_fcn_train_under_jax_backend():
     script = textwrap.dedent(
         """
         import numpy as np, keras
@@ -203,7 +203,8 @@ def test_segnet_and_unet_train_under_jax_backend():
         x = rng.random((2, 21, 30, 3)).astype("float32")
         y = (x[..., :1] > 0.5).astype("int32")
         for name, opts in [("segnet", dict(base_filters=4, convs_per_stage=1)),
-                           ("unet", dict(base_filters=4, depth=2))]:
+                           ("unet", dict(base_filters=4, depth=2)),
+                           ("fcn32s", dict(base_filters=4, convs_per_stage=1, fc_filters=8, fc_kernel_size=3))]:
             model = models.build(name, num_classes=1, **opts)
             model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy")
             losses = [float(model.train_on_batch(x, y)) for _ in range(5)]
