@@ -169,7 +169,12 @@ def _fcn(stride):
         return FCN(input_shape, num_classes, stride=stride, filters=(b, 2 * b, 4 * b, 8 * b, 8 * b), **options)
 
     factory.__name__ = f"fcn{stride}s"
-    factory.__doc__ = f"FCN-{stride}s with a VGG16-shaped backbone of widths b, 2b, 4b, 8b, 8b (b = base_filters)."
+    factory.__doc__ = (
+        f"FCN-{stride}s with a VGG16-shaped backbone of widths b, 2b, 4b, 8b, 8b (b = base_filters), or a\n"
+        f"    ``keras.applications`` one with ``encoder=`` (see :class:`FCN`; ``encoder_weights=\"imagenet\"``\n"
+        f"    downloads through Keras on first use).\n\n"
+        f"    Example:\n    ```python\n    model = fcn{stride}s(num_classes=12, encoder=\"vgg16\")\n    ```\n"
+    )
     return factory
 
 
