@@ -54,6 +54,7 @@ def test_registry_lists_all_names():
 @pytest.mark.parametrize("num_classes", [1, 3])
 @pytest.mark.parametrize("name", list(TINY))
 def test_model_end_to_end(name, num_classes, tmp_path):
+    keras.utils.set_random_seed(0)  # the same initial weights whichever tests ran before
     model = models.build(name, num_classes=num_classes, dropout=0.0, **TINY[name])
     assert isinstance(model, keras.Model) and model.name == name
     # any size, odd ones included, gives an output of the input's size
@@ -77,7 +78,12 @@ def test_get_config_round_trip_keeps_every_argument(name):
     changed = dict(input_shape=(None, None, 4), normalization="lrn", dropout=0.25, encoder_trainable=False)
     model = models.build(name, num_classes=2, **changed, **TINY[name])
     config = run_serialization_test(model, {**changed, "input_shape": [None, None, 4]})
-    assert type(model).from_config(config).count_params() == model.count_params()
+    clone = type(model).from_config(config)
+    assert clone.count_params() == model.count_params()
+    # encoder_trainable=False without an application encoder freezes the model's own encoder
+    first, last = ("conv1_1_conv", "score_fr") if name.startswith("fcn") else ("enc1_1_conv", "classifier")
+    for m in (model, clone):
+        assert not m.get_layer(first).trainable and m.get_layer(last).trainable
 
 
 def test_odd_photo_size_fixed_input():

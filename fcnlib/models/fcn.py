@@ -23,6 +23,7 @@ from fcnlib.models.layers import (
     SubPixelConv2DTranspose,
     check_common,
     classifier_head,
+    freeze_layers,
     conv_block,
 )
 
@@ -51,7 +52,8 @@ class FCN(keras.Model):
             use: needs the network on the user's machine) or the path of a weights file of the
             application built with ``include_top=False``. Reported as None by ``get_config()``:
             the weights are part of the model's own weights once built.
-        encoder_trainable: False freezes the encoder (its BatchNormalization in inference mode).
+        encoder_trainable: False freezes the encoder (its BatchNormalization in inference mode);
+            without ``encoder``, the built-in encoder's convolutions and normalizations.
 
     Example:
     ```python
@@ -130,6 +132,8 @@ class FCN(keras.Model):
         logits = upsample(x, stride, "upscore")
         outputs = classifier_head(logits, inputs, num_classes)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if encoder is None and not encoder_trainable:
+            freeze_layers(self, ("conv",))
 
         # input_shape is available as Functional's own ``self.input_shape`` (with the batch axis).
         self.num_classes = int(num_classes)

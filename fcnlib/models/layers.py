@@ -31,6 +31,7 @@ __all__ = [
     "check_common",
     "conv_block",
     "classifier_head",
+    "freeze_layers",
 ]
 
 NORMALIZATIONS = ("batch", "none", "lrn")
@@ -326,3 +327,11 @@ def classifier_head(logits, inputs, num_classes):
     logits = Crop(name="crop_to_input")([logits, inputs])
     activation = "sigmoid" if num_classes == 1 else "softmax"
     return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)
+
+
+def freeze_layers(model, prefixes) -> None:
+    """Makes the convolutions and normalizations whose names start with one of ``prefixes``
+    non-trainable (``encoder_trainable=False``); frozen BatchNormalization runs in inference mode."""
+    for layer in model.layers:
+        if layer.name.startswith(tuple(prefixes)) and layer.name.endswith(("_conv", "_bn", "_lrn")):
+            layer.trainable = False

@@ -28,6 +28,7 @@ from fcnlib.models.layers import (
     MaxUnpooling,
     check_common,
     classifier_head,
+    freeze_layers,
     conv_block,
 )
 
@@ -140,9 +141,7 @@ class SegNet(keras.Model):
             for conv, (kernel, bias) in zip(encoder_convs, vgg_weights, strict=True):
                 conv.set_weights([kernel, bias] if conv.use_bias else [kernel])
         if not encoder_trainable:
-            for layer in self.layers:
-                if layer.name.startswith("enc") and layer.name.endswith(("_conv", "_bn", "_lrn")):
-                    layer.trainable = False
+            freeze_layers(self, ("enc",))
 
         # input_shape is available as Functional's own ``self.input_shape`` (with the batch axis).
         self.num_classes = int(num_classes)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 
 from fcnlib.models.encoders import build_encoder, check_encoder_args
-from fcnlib.models.layers import PadToMultiple, check_common, classifier_head, conv_block
+from fcnlib.models.layers import PadToMultiple, check_common, classifier_head, conv_block, freeze_layers
 
 UPSAMPLINGS = ("transpose", "bilinear")
 
@@ -46,7 +46,8 @@ class UNet(keras.Model):
             use: needs the network on the user's machine) or the path of a weights file of the
             application built with ``include_top=False``. Not kept in ``get_config()`` (reported as
             None): the weights are part of the model's own weights once built.
-        encoder_trainable: False freezes the encoder (its BatchNormalization in inference mode).
+        encoder_trainable: False freezes the encoder (its BatchNormalization in inference mode);
+            without ``encoder``, the built-in encoder's convolutions and normalizations.
 
     Example:
     ```python
@@ -118,6 +119,8 @@ class UNet(keras.Model):
         logits = keras.layers.Conv2D(num_classes, 1, name="classifier")(x)
         outputs = classifier_head(logits, inputs, num_classes)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if encoder is None and not encoder_trainable:
+            freeze_layers(self, ("enc", "bottleneck"))
 
         # input_shape is available as Functional's own ``self.input_shape`` (with the batch axis).
         self.num_classes = int(num_classes)
