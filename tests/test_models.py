@@ -423,3 +423,20 @@ def test_count_flops_counts_the_nested_encoder():
     assert flops["encoder/block1_conv1"] == 2 * 64 * 64 * 27 * 64
     assert flops["encoder/block2_conv2"] == 2 * 32 * 32 * 9 * 128 * 128
     assert count_flops(model, 64, 64) == sum(flops.values())
+
+
+@pytest.mark.slow
+def test_imagenet_weights_are_asked_of_keras_applications(monkeypatch):
+    """encoder_weights="imagenet" reaches the application's own ``weights=`` (Keras's download);
+    the application is replaced here so that nothing is downloaded."""
+    calls = []
+    real = keras.applications.MobileNetV3Small
+
+    def recording(**kwargs):
+        calls.append(kwargs["weights"])
+        return real(**{**kwargs, "weights": None})
+
+    monkeypatch.setattr(keras.applications, "MobileNetV3Small", recording)
+    model = models.build("unet", encoder="mobilenetv3small", encoder_weights="imagenet", base_filters=4)
+    assert calls == ["imagenet"]
+    assert model.get_config()["encoder_weights"] is None
