@@ -169,3 +169,18 @@ def test_subpixel_transposed_convolution_refuses_what_it_cannot_compute():
         SubPixelConv2DTranspose(2, 5, strides=2)
     with pytest.raises(ValueError, match="dilation"):
         SubPixelConv2DTranspose(2, 4, strides=2, output_padding=1)
+
+
+def test_subpixel_layer_loads_weights_saved_from_keras_conv2d_transpose(tmp_path):
+    """Keras names saved weights after the layer class: FCN files written with Keras's own
+    Conv2DTranspose must load into the sub-pixel layer that replaced it."""
+    def model_with(layer_class):
+        inputs = keras.Input((None, None, 2))
+        return keras.Model(inputs, layer_class(3, 8, strides=4, padding="same")(inputs))
+
+    old = model_with(keras.layers.Conv2DTranspose)
+    old.save_weights(tmp_path / "old.weights.h5")
+    new = model_with(SubPixelConv2DTranspose)
+    new.load_weights(tmp_path / "old.weights.h5")
+    x = np.random.default_rng(5).normal(size=(1, 5, 6, 2)).astype("float32")
+    np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x)), atol=1e-5)

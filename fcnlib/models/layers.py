@@ -191,8 +191,8 @@ class BilinearUpsampling(keras.initializers.Initializer):
         return {}
 
 
-@keras.saving.register_keras_serializable(package="fcnlib")
-class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
+@keras.saving.register_keras_serializable(package="fcnlib", name="SubPixelConv2DTranspose")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
     """``Conv2DTranspose`` (same kernel, weights and output) computed as a stride-1 convolution over
     the input followed by a pixel shuffle (the sub-pixel convolution of Shi et al. 2016).
 
@@ -202,7 +202,9 @@ class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
     kernel and stride 32 (FCN-32s with ``num_classes=1``) on batches of 256x256 or larger maps.
     Written this way, no convolution with such a kernel is ever run; the kernel keeps
     ``Conv2DTranspose``'s shape (kh, kw, filters, in_channels), so the FLOP count, the bilinear
-    initializer and saved weights are unchanged.
+    initializer and saved weights are unchanged. The class keeps Keras's class name (exported as
+    ``SubPixelConv2DTranspose``, serialized as ``fcnlib>SubPixelConv2DTranspose``) because Keras
+    files name saved weights after the class: FCN files saved with Keras's own layer still load.
 
     A stride-s transposed convolution with a kernel of n*s taps gives output pixel ``q*s + r`` the
     sum over m < n of ``x[q - m] * K[r + m*s]``: an n-tap stride-1 convolution with s*s*filters
@@ -247,6 +249,9 @@ class SubPixelConv2DTranspose(keras.layers.Conv2DTranspose):
         if self.use_bias:
             y = y + self.bias
         return self.activation(y) if self.activation is not None else y
+
+
+SubPixelConv2DTranspose = Conv2DTranspose
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
