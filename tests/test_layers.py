@@ -1,5 +1,6 @@
 """Tests of fcnlib.models.layers: max pooling with argmax and max-unpooling against a classic numpy
-version (flat argmax indices), odd sizes, ties, None shapes, gradients; padding/cropping; LRN."""
+version (flat argmax indices), odd sizes, ties, None shapes, gradients; padding/cropping; LRN; the
+sub-pixel transposed convolution against Keras's Conv2DTranspose; encoder input preprocessing."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,11 +11,14 @@ import tensorflow as tf
 from fcnlib.models.layers import (
     BilinearUpsampling,
     Crop,
+    ImagePreprocessing,
     LocalResponseNormalization,
     MaxPoolingWithArgmax,
     MaxUnpooling,
     PadToMultiple,
+    SubPixelConv2DTranspose,
 )
+from helpers import run_serialization_test
 
 
 def numpy_pool_argmax(x):
@@ -136,6 +140,47 @@ def test_bilinear_initializer_interpolates():
 
 
 def test_layer_configs_round_trip():
-    for layer in [PadToMultiple(8, value=1.5), LocalResponseNormalization(3, 1e-3, 0.5, 1.0)]:
-        clone = type(layer).from_config(layer.get_config())
-        assert clone.get_config() == layer.get_config()
+    for layer in [PadToMultiple(8, value=1.5), LocalResponseNormalization(3, 1e-3, 0.5, 1.0),
+                  ImagePreprocessing("caffe"), SubPixelConv2DTranspose(3, 8, strides=4, padding="same")]:
+        run_serialization_test(layer)
+
+
+@pytest.mark.parametrize(
+    "kernel, stride, padding, cin, cout, h, w",
+    [(64, 32, "same", 1, 1, 3, 4), (4, 2, "same", 3, 2, 5, 7), (8, 4, "valid", 2, 3, 3, 5),
+     (6, 2, "same", 2, 2, 4, 3), (6, 3, "same", 1, 2, 4, 5), (32, 16, "same", 3, 3, 2, 3), (2, 2, "valid", 2, 4, 1, 1)],
+)
+def test_subpixel_transposed_convolution_equals_conv2d_transpose(kernel, stride, padding, cin, cout, h, w):
+    reference = keras.layers.Conv2DTranspose(cout, kernel, strides=stride, padding=padding,
+                                             bias_initializer="random_normal")
+    layer = SubPixelConv2DTranspose(cout, kernel, strides=stride, padding=padding)
+    x = np.random.default_rng(kernel + cin).normal(size=(2, h, w, cin)).astype("float32")
+    expected = np.asarray(reference(x))
+    layer.build(x.shape)
+    layer.set_weights(reference.get_weights())
+    assert layer.kernel.shape == (kernel, kernel, cout, cin)  # Conv2DTranspose's layout
+    got = np.asarray(layer(x))
+    assert got.shape == expected.shape == tuple(layer.compute_output_shape(x.shape))
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_subpixel_transposed_convolution_refuses_what_it_cannot_compute():
+    with pytest.raises(ValueError, match="multiple"):
+        SubPixelConv2DTranspose(2, 5, strides=2)
+    with pytest.raises(ValueError, match="dilation"):
+        SubPixelConv2DTranspose(2, 4, strides=2, output_padding=1)
+
+
+def test_subpixel_layer_loads_weights_saved_from_keras_conv2d_transpose(tmp_path):
+    """Keras names saved weights after the layer class: FCN files written with Keras's own
+    Conv2DTranspose must load into the sub-pixel layer that replaced it."""
+    def model_with(layer_class):
+        inputs = keras.Input((None, None, 2))
+        return keras.Model(inputs, layer_class(3, 8, strides=4, padding="same")(inputs))
+
+    old = model_with(keras.layers.Conv2DTranspose)
+    old.save_weights(tmp_path / "old.weights.h5")
+    new = model_with(SubPixelConv2DTranspose)
+    new.load_weights(tmp_path / "old.weights.h5")
+    x = np.random.default_rng(5).normal(size=(1, 5, 6, 2)).astype("float32")
+    np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x)), atol=1e-5)

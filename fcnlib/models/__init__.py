@@ -2,7 +2,15 @@
 
 ``build("segnet", input_shape=(None, None, 3), num_classes=2, **options)`` returns a ``keras.Model``
 subclass (SegNet, UNet or FCN) that saves and loads as ``.keras`` in safe mode. ``available()`` lists
-the names. Options per name are the arguments of the factory and of its class (see each module).
+the names. Options per name are the arguments of the factory and of its class (see each module),
+including ``encoder``, ``encoder_weights`` and ``encoder_trainable`` for a pretrained
+``keras.applications`` backbone (:mod:`fcnlib.models.encoders`; ``"imagenet"`` weights are downloaded
+by Keras on first use, a weights file path needs no network).
+
+Example:
+```python
+model = build("unet", num_classes=12, encoder="mobilenetv2", encoder_weights="imagenet")
+```
 """
 from __future__ import annotations
 
@@ -10,11 +18,12 @@ import inspect
 
 import keras
 
+from fcnlib.models.encoders import available_encoders
 from fcnlib.models.fcn import FCN, fcn8s, fcn16s, fcn32s
 from fcnlib.models.segnet import SegNet, segnet, segnet_basic
 from fcnlib.models.unet import UNet, unet
 
-__all__ = ["build", "available", "options", "load_model", "SegNet", "UNet", "FCN", "count_flops", "summary_table", "format_table"]
+__all__ = ["build", "available", "available_encoders", "options", "load_model", "SegNet", "UNet", "FCN", "count_flops", "summary_table", "format_table"]
 
 _REGISTRY = {
     "segnet": (segnet, SegNet),

@@ -6,12 +6,26 @@ score layer, then upsampling by transposed convolutions initialised to bilinear 
 adds a score map of pool4 (zero-initialised, as in the paper) to the 2x-upsampled coarse scores;
 FCN-8s also adds pool3's. The input is padded to a multiple of the total stride inside the model and
 the output cropped back, instead of the paper's pad-by-100 and offset crops.
+
+``encoder="vgg16"`` (or any of :func:`fcnlib.models.encoders.available_encoders`) replaces the
+backbone by a ``keras.applications`` one, optionally pretrained: its stride-32 features feed fc6,
+its stride-16 and stride-8 features play pool4 and pool3. fc6/fc7 start random (the applications
+are built without their classifier).
 """
 from __future__ import annotations
 
 import keras
 
-from fcnlib.models.layers import BilinearUpsampling, PadToMultiple, check_common, classifier_head, conv_block
+from fcnlib.models.encoders import build_encoder, check_encoder_args
+from fcnlib.models.layers import (
+    BilinearUpsampling,
+    PadToMultiple,
+    SubPixelConv2DTranspose,
+    check_common,
+    classifier_head,
+    freeze_layers,
+    conv_block,
+)
 
 STRIDES = (32, 16, 8)
 
@@ -30,6 +44,21 @@ class FCN(keras.Model):
         fc_kernel_size: kernel of fc6 (7 in the paper).
         normalization: "batch", "none" (the paper's VGG) or "lrn".
         dropout: dropout after fc6 and fc7 (0.5 in the paper).
+        encoder: None (the VGG-like backbone above, with ``filters`` and ``convs_per_stage``) or a
+            ``keras.applications`` backbone name ("vgg16", "resnet50", "mobilenetv2",
+            "mobilenetv3small", "mobilenetv3large", "efficientnetb0"; ``filters`` and
+            ``convs_per_stage`` are then unused); needs 3-channel input, preprocessing inside the model.
+        encoder_weights: None (random), "imagenet" (Keras downloads the ImageNet weights on first
+            use: needs the network on the user's machine) or the path of a weights file of the
+            application built with ``include_top=False``. Reported as None by ``get_config()``:
+            the weights are part of the model's own weights once built.
+        encoder_trainable: False freezes the encoder (its BatchNormalization in inference mode);
+            without ``encoder``, the built-in encoder's convolutions and normalizations.
+
+    Example:
+    ```python
+    model = FCN((None, None, 3), num_classes=12, stride=8, encoder="vgg16", encoder_weights="imagenet")
+    ```
     """
 
     def __init__(
@@ -43,9 +72,13 @@ class FCN(keras.Model):
         fc_kernel_size=7,
         normalization="batch",
         dropout=0.5,
+        encoder=None,
+        encoder_weights=None,
+        encoder_trainable=True,
         **kwargs,
     ):
         input_shape = check_common(input_shape, num_classes, normalization, dropout)
+        check_encoder_args(encoder, encoder_weights, input_shape[2])
         filters = tuple(int(f) for f in filters)
         if isinstance(convs_per_stage, int):
             convs_per_stage = (convs_per_stage,) * len(filters)
@@ -60,12 +93,17 @@ class FCN(keras.Model):
 
         inputs = keras.Input(shape=input_shape, name="image")
         x = PadToMultiple(32, name="pad_to_multiple")(inputs)
-        pools = []
-        for i, (width, convs) in enumerate(zip(filters, convs_per_stage)):
-            for j in range(convs):
-                x = conv_block(x, width, 3, normalization, name=f"conv{i + 1}_{j + 1}")
-            x = keras.layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
-            pools.append(x)
+        if encoder is None:
+            pools = []
+            for i, (width, convs) in enumerate(zip(filters, convs_per_stage)):
+                for j in range(convs):
+                    x = conv_block(x, width, 3, normalization, name=f"conv{i + 1}_{j + 1}")
+                x = keras.layers.MaxPooling2D(2, name=f"pool{i + 1}")(x)
+                pools.append(x)
+        else:  # features at strides 2..32 stand for pool1..pool5
+            backbone, preprocessing = build_encoder(encoder, encoder_weights, encoder_trainable, x.shape[1:])
+            pools = list(backbone(preprocessing(x)))
+            x = pools[4]
         x = conv_block(x, fc_filters, fc_kernel_size, normalization, name="fc6")
         if dropout:
             x = keras.layers.Dropout(dropout, name="fc6_dropout")(x)
@@ -75,7 +113,8 @@ class FCN(keras.Model):
         x = keras.layers.Conv2D(num_classes, 1, name="score_fr")(x)
 
         def upsample(x, factor, name):
-            return keras.layers.Conv2DTranspose(
+            # Conv2DTranspose's math without the convolution that aborts oneDNN (see the layer)
+            return SubPixelConv2DTranspose(
                 num_classes, 2 * factor, strides=factor, padding="same", use_bias=False,
                 kernel_initializer=BilinearUpsampling(), name=name,
             )(x)
@@ -93,6 +132,8 @@ class FCN(keras.Model):
         logits = upsample(x, stride, "upscore")
         outputs = classifier_head(logits, inputs, num_classes)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        if encoder is None and not encoder_trainable:
+            freeze_layers(self, ("conv",))
 
         # input_shape is available as Functional's own ``self.input_shape`` (with the batch axis).
         self.num_classes = int(num_classes)
@@ -103,6 +144,8 @@ class FCN(keras.Model):
         self.fc_kernel_size = int(fc_kernel_size)
         self.normalization = normalization
         self.dropout = float(dropout)
+        self.encoder = encoder
+        self.encoder_trainable = bool(encoder_trainable)
 
     def get_config(self):
         return {
@@ -117,6 +160,9 @@ class FCN(keras.Model):
             "fc_kernel_size": self.fc_kernel_size,
             "normalization": self.normalization,
             "dropout": self.dropout,
+            "encoder": self.encoder,
+            "encoder_weights": None,  # loaded into the model's weights; see fcnlib.models.encoders
+            "encoder_trainable": self.encoder_trainable,
         }
 
 
@@ -127,7 +173,12 @@ def _fcn(stride):
         return FCN(input_shape, num_classes, stride=stride, filters=(b, 2 * b, 4 * b, 8 * b, 8 * b), **options)
 
     factory.__name__ = f"fcn{stride}s"
-    factory.__doc__ = f"FCN-{stride}s with a VGG16-shaped backbone of widths b, 2b, 4b, 8b, 8b (b = base_filters)."
+    factory.__doc__ = (
+        f"FCN-{stride}s with a VGG16-shaped backbone of widths b, 2b, 4b, 8b, 8b (b = base_filters), or a\n"
+        f"    ``keras.applications`` one with ``encoder=`` (see :class:`FCN`; ``encoder_weights=\"imagenet\"``\n"
+        f"    downloads through Keras on first use).\n\n"
+        f"    Example:\n    ```python\n    model = fcn{stride}s(num_classes=12, encoder=\"vgg16\")\n    ```\n"
+    )
     return factory
 
 

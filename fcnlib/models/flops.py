@@ -4,6 +4,7 @@ FLOPs = 2 x multiply-adds of the convolution and dense layers (Conv2D, Separable
 DepthwiseConv2D, Conv2DTranspose, Dense): the convention of papers and of the ``fcn models`` table.
 Bias additions and elementwise layers (normalization, activations, pooling, unpooling, upsampling,
 concatenation, add) are excluded: together they are well under 1 % of these models' work.
+Nested models (the ``keras.applications`` encoder of a U-Net or FCN) are counted layer by layer.
 """
 from __future__ import annotations
 
@@ -40,10 +41,20 @@ def _flops_of(layer) -> int:
     return 0
 
 
+def _leaves(model: keras.Model, prefix: str = ""):
+    """(path, layer) of every layer, descending into nested models (path "encoder/block1_conv1")."""
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _leaves(layer, f"{prefix}{layer.name}/")
+        else:
+            yield f"{prefix}{layer.name}", layer
+
+
 def layer_flops(model: keras.Model, height: int, width: int) -> list[tuple[str, str, int]]:
-    """(layer name, layer class, FLOPs) per layer for one ``height`` x ``width`` image."""
+    """(layer name, layer class, FLOPs) per layer for one ``height`` x ``width`` image; layers of a
+    nested model are named ``"outer/inner"``."""
     fixed = _at_size(model, height, width)
-    return [(layer.name, type(layer).__name__, _flops_of(layer)) for layer in fixed.layers]
+    return [(path, type(layer).__name__, _flops_of(layer)) for path, layer in _leaves(fixed)]
 
 
 def count_flops(model: keras.Model, height: int, width: int) -> float:

@@ -25,10 +25,13 @@ __all__ = [
     "Crop",
     "LocalResponseNormalization",
     "BilinearUpsampling",
+    "SubPixelConv2DTranspose",
+    "ImagePreprocessing",
     "NORMALIZATIONS",
     "check_common",
     "conv_block",
     "classifier_head",
+    "freeze_layers",
 ]
 
 NORMALIZATIONS = ("batch", "none", "lrn")
@@ -188,6 +191,112 @@ class BilinearUpsampling(keras.initializers.Initializer):
         return {}
 
 
+@keras.saving.register_keras_serializable(package="fcnlib", name="SubPixelConv2DTranspose")
+class Conv2DTranspose(keras.layers.Conv2DTranspose):
+    """``Conv2DTranspose`` (same kernel, weights and output) computed as a stride-1 convolution over
+    the input followed by a pixel shuffle (the sub-pixel convolution of Shi et al. 2016).
+
+    Why: on CPU, TensorFlow's oneDNN convolution aborts the whole process
+    (``Check failed: dtype() == expected_dtype (1 vs. 4) uint8 expected, got float``) on the
+    convolution that back-propagates through a one-channel transposed convolution with a 64x64
+    kernel and stride 32 (FCN-32s with ``num_classes=1``) on batches of 256x256 or larger maps.
+    Written this way, no convolution with such a kernel is ever run; the kernel keeps
+    ``Conv2DTranspose``'s shape (kh, kw, filters, in_channels), so the FLOP count, the bilinear
+    initializer and saved weights are unchanged. The class keeps Keras's class name (exported as
+    ``SubPixelConv2DTranspose``, serialized as ``fcnlib>SubPixelConv2DTranspose``) because Keras
+    files name saved weights after the class: FCN files saved with Keras's own layer still load.
+
+    A stride-s transposed convolution with a kernel of n*s taps gives output pixel ``q*s + r`` the
+    sum over m < n of ``x[q - m] * K[r + m*s]``: an n-tap stride-1 convolution with s*s*filters
+    output channels (one per phase r), shuffled into the s x s output pixels of each input pixel,
+    then cropped as ``padding`` says. Needs ``kernel_size`` a multiple of ``strides``, no dilation,
+    no ``output_padding`` and channels-last data.
+
+    Example:
+    ```python
+    layer = SubPixelConv2DTranspose(3, 8, strides=4, padding="same")
+    layer(np.zeros((1, 5, 7, 2), "float32")).shape  # (1, 20, 28, 3)
+    ```
+    """
+
+    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", **kwargs):
+        super().__init__(filters, kernel_size, strides=strides, padding=padding, **kwargs)
+        if any(k % s for k, s in zip(self.kernel_size, self.strides)):
+            raise ValueError(f"kernel_size {self.kernel_size} must be a multiple of strides {self.strides}")
+        if tuple(self.dilation_rate) != (1, 1) or self.output_padding is not None:
+            raise ValueError("SubPixelConv2DTranspose supports neither dilation nor output_padding")
+        if self.data_format != "channels_last":
+            raise ValueError("SubPixelConv2DTranspose needs data_format='channels_last'")
+
+    def call(self, inputs):
+        (kh, kw), (sh, sw) = self.kernel_size, self.strides
+        nh, nw = kh // sh, kw // sw
+        filters = self.filters
+        kernel = self.kernel  # (kh, kw, filters, in_channels)
+        in_channels = ops.shape(kernel)[3]
+        # taps[m, r1, n, r2] = kernel[m*sh + r1, n*sw + r2]; tap a of the convolution is m = n - 1 - a
+        taps = ops.flip(ops.reshape(kernel, (nh, sh, nw, sw, filters, in_channels)), axis=(0, 2))
+        weights = ops.reshape(ops.transpose(taps, (0, 2, 5, 1, 3, 4)), (nh, nw, in_channels, sh * sw * filters))
+        x = ops.pad(inputs, [[0, 0], [nh - 1, nh - 1], [nw - 1, nw - 1], [0, 0]])
+        y = ops.conv(x, weights, strides=1, padding="valid")  # (B, h + nh - 1, w + nw - 1, sh*sw*filters)
+        b, hp, wp = ops.shape(y)[0], ops.shape(y)[1], ops.shape(y)[2]
+        y = ops.reshape(y, (b * hp, wp, sh, sw * filters))
+        y = ops.reshape(ops.transpose(y, (0, 2, 1, 3)), (b, hp * sh, wp * sw, filters))
+        if self.padding == "same":  # crop as TensorFlow's conv2d_transpose does (Keras matches it)
+            h, w = ops.shape(inputs)[1], ops.shape(inputs)[2]
+            top, left = (kh - sh) // 2, (kw - sw) // 2
+            y = y[:, top : top + h * sh, left : left + w * sw, :]
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y) if self.activation is not None else y
+
+
+SubPixelConv2DTranspose = Conv2DTranspose
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class ImagePreprocessing(keras.layers.Layer):
+    """Turns fcnlib's float images in [0, 1] into what a ``keras.applications`` encoder expects,
+    inside the model (so a saved model needs no preprocessing outside it).
+
+    Modes, as ``keras.applications.imagenet_utils.preprocess_input`` applied to ``255 * x``:
+    ``"caffe"`` (VGG16, ResNet50): RGB to BGR, minus the ImageNet mean pixel, no scaling;
+    ``"tf"`` (MobileNetV2): scaled to [-1, 1]; ``"torch"``: ImageNet mean/std normalisation;
+    ``"raw"`` (MobileNetV3, EfficientNet, whose own first layers normalise): scaled to [0, 255].
+
+    Example:
+    ```python
+    ImagePreprocessing("tf")(np.ones((1, 2, 2, 3), "float32"))  # all 1.0
+    ```
+    """
+
+    MODES = ("caffe", "tf", "torch", "raw")
+
+    def __init__(self, mode: str, **kwargs):
+        super().__init__(**kwargs)
+        if mode not in self.MODES:
+            raise ValueError(f"ImagePreprocessing mode must be one of {self.MODES}, got {mode!r}")
+        self.mode = mode
+
+    def call(self, x):
+        if self.mode == "tf":
+            return x * 2.0 - 1.0
+        if self.mode == "raw":
+            return x * 255.0
+        if self.mode == "torch":
+            mean = ops.convert_to_tensor([0.485, 0.456, 0.406], x.dtype)
+            std = ops.convert_to_tensor([0.229, 0.224, 0.225], x.dtype)
+            return (x - mean) / std
+        bgr = ops.flip(x, axis=-1) * 255.0
+        return bgr - ops.convert_to_tensor([103.939, 116.779, 123.68], x.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {**super().get_config(), "mode": self.mode}
+
+
 # --- building blocks shared by segnet.py, unet.py and fcn.py -------------------------------------
 
 
@@ -223,3 +332,11 @@ def classifier_head(logits, inputs, num_classes):
     logits = Crop(name="crop_to_input")([logits, inputs])
     activation = "sigmoid" if num_classes == 1 else "softmax"
     return keras.layers.Activation(activation, dtype="float32", name="probabilities")(logits)
+
+
+def freeze_layers(model, prefixes) -> None:
+    """Makes the convolutions and normalizations whose names start with one of ``prefixes``
+    non-trainable (``encoder_trainable=False``); frozen BatchNormalization runs in inference mode."""
+    for layer in model.layers:
+        if layer.name.startswith(tuple(prefixes)) and layer.name.endswith(("_conv", "_bn", "_lrn")):
+            layer.trainable = False

@@ -7,6 +7,12 @@ each value back where its maximum was (``unpooling="indices"``); ``unpooling="up
 with plain nearest upsampling for ablation. Decoder convolutions keep their stage's width except the
 last one of each stage, which narrows to the next stage's width; a 1x1 classifier gives the classes.
 Any input size works without padding: pooling pads odd sizes with -inf and unpooling crops back.
+
+SegNet's 13 encoder convolutions are VGG16's: ``encoder="vgg16"`` adds VGG16's input preprocessing
+(caffe-style BGR mean subtraction) inside the model, and ``encoder_weights`` ("imagenet" or a weights
+file of ``keras.applications.VGG16(include_top=False)``) copies VGG16's convolution kernels onto
+enc1_1 ... enc5_3 by order (and their biases where the convolutions have one, i.e. without batch
+normalization, whose shift makes a bias redundant), as the paper initialises SegNet.
 """
 from __future__ import annotations
 
@@ -14,16 +20,20 @@ import math
 
 import keras
 
+from fcnlib.models.encoders import check_encoder_args, vgg16_conv_weights
 from fcnlib.models.layers import (
     Crop,
+    ImagePreprocessing,
     MaxPoolingWithArgmax,
     MaxUnpooling,
     check_common,
     classifier_head,
+    freeze_layers,
     conv_block,
 )
 
 UNPOOLINGS = ("indices", "upsample")
+VGG16_SHAPE = ((64, 128, 256, 512, 512), (2, 2, 3, 3, 3), 3)
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")
@@ -40,6 +50,19 @@ class SegNet(keras.Model):
         dropout: rate of the dropout after the deepest ceil(n/2) encoder and decoder stages
             (the "central" placement of Bayesian SegNet); 0 disables it.
         unpooling: "indices" (max-unpooling with the pooling record) or "upsample".
+        encoder: None, or "vgg16" for an encoder shaped as VGG16's (filters 64, 128, 256, 512, 512,
+            convolutions 2, 2, 3, 3, 3, kernel 3, RGB input) with VGG16's input preprocessing inside.
+        encoder_weights: None, "imagenet" (Keras downloads VGG16's ImageNet weights on first use:
+            needs the network on the user's machine) or the path of a weights file of
+            ``keras.applications.VGG16(include_top=False)``; needs ``encoder="vgg16"``. Reported as
+            None by ``get_config()``: the weights are part of the model's own weights once built.
+        encoder_trainable: False freezes the encoder convolutions (and their BatchNormalization,
+            then in inference mode).
+
+    Example:
+    ```python
+    model = SegNet((None, None, 3), num_classes=12, encoder="vgg16", encoder_weights="imagenet")
+    ```
     """
 
     def __init__(
@@ -52,9 +75,13 @@ class SegNet(keras.Model):
         normalization="batch",
         dropout=0.0,
         unpooling="indices",
+        encoder=None,
+        encoder_weights=None,
+        encoder_trainable=True,
         **kwargs,
     ):
         input_shape = check_common(input_shape, num_classes, normalization, dropout)
+        check_encoder_args(encoder, encoder_weights, input_shape[2], allowed=("vgg16",))
         filters = tuple(int(f) for f in filters)
         if isinstance(convs_per_stage, int):
             convs_per_stage = (convs_per_stage,) * len(filters)
@@ -66,11 +93,17 @@ class SegNet(keras.Model):
             )
         if unpooling not in UNPOOLINGS:
             raise ValueError(f"unpooling must be one of {UNPOOLINGS}, got {unpooling!r}")
+        if encoder == "vgg16" and (filters, convs_per_stage, int(kernel_size)) != VGG16_SHAPE:
+            raise ValueError(
+                f"encoder='vgg16' needs VGG16's encoder (filters, convs_per_stage, kernel_size) = {VGG16_SHAPE}, "
+                f"got {(filters, convs_per_stage, int(kernel_size))} (use the 'segnet' builder with base_filters=64)"
+            )
+        vgg_weights = vgg16_conv_weights(encoder_weights) if encoder_weights is not None else None
 
         stages = len(filters)
         dropout_from = stages - math.ceil(stages / 2)  # deepest ceil(n/2) stages get dropout
         inputs = keras.Input(shape=input_shape, name="image")
-        x = inputs
+        x = inputs if encoder is None else ImagePreprocessing("caffe", name="encoder_preprocessing")(inputs)
         records = []
         for i, (width, convs) in enumerate(zip(filters, convs_per_stage)):
             for j in range(convs):
@@ -101,6 +134,15 @@ class SegNet(keras.Model):
         outputs = classifier_head(logits, inputs, num_classes)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
+        encoder_convs = [
+            self.get_layer(f"enc{i + 1}_{j + 1}_conv") for i in range(stages) for j in range(convs_per_stage[i])
+        ]
+        if vgg_weights is not None:
+            for conv, (kernel, bias) in zip(encoder_convs, vgg_weights, strict=True):
+                conv.set_weights([kernel, bias] if conv.use_bias else [kernel])
+        if not encoder_trainable:
+            freeze_layers(self, ("enc",))
+
         # input_shape is available as Functional's own ``self.input_shape`` (with the batch axis).
         self.num_classes = int(num_classes)
         self.filters = filters
@@ -109,6 +151,8 @@ class SegNet(keras.Model):
         self.normalization = normalization
         self.dropout = float(dropout)
         self.unpooling = unpooling
+        self.encoder = encoder
+        self.encoder_trainable = bool(encoder_trainable)
 
     def get_config(self):
         return {
@@ -122,11 +166,21 @@ class SegNet(keras.Model):
             "normalization": self.normalization,
             "dropout": self.dropout,
             "unpooling": self.unpooling,
+            "encoder": self.encoder,
+            "encoder_weights": None,  # loaded into the model's weights; see fcnlib.models.encoders
+            "encoder_trainable": self.encoder_trainable,
         }
 
 
 def segnet(input_shape=(None, None, 3), num_classes=2, base_filters=64, **options) -> SegNet:
-    """VGG16-shaped SegNet: 5 stages (2, 2, 3, 3, 3 convolutions = 13), widths b, 2b, 4b, 8b, 8b."""
+    """VGG16-shaped SegNet: 5 stages (2, 2, 3, 3, 3 convolutions = 13), widths b, 2b, 4b, 8b, 8b;
+    ``encoder="vgg16", encoder_weights="imagenet"`` starts the encoder from VGG16 (see :class:`SegNet`).
+
+    Example:
+    ```python
+    model = segnet(num_classes=12, encoder="vgg16", encoder_weights="imagenet")
+    ```
+    """
     b = int(base_filters)
     options.setdefault("name", "segnet")
     return SegNet(input_shape, num_classes, filters=(b, 2 * b, 4 * b, 8 * b, 8 * b), **options)
