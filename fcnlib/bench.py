@@ -149,8 +149,8 @@ def bench_compute(quiet: bool = False, size: int = 256, batch: int = 8, steps: i
                   jit_compile: bool = True) -> dict:
     """Achieved training GFLOP/s per model (3x forward FLOPs per step) vs the matmul rate.
 
-    Each model runs in a process of its own: in one process a model measured after larger ones ran at
-    half its rate here (SegNet-Basic 0.40 after FCN-8s, 0.81 first). With XLA (`jit_compile=True`,
+    Each model runs in a process of its own: in one process, a model measured after larger ones ran
+    far below its own rate (the figures are in `experiments/results/bench.md`). With XLA (`jit_compile=True`,
     `jit_compile: true` in a training config), which Keras leaves off on CPU-only machines, the
     normalisation and activation passes fuse around each convolution."""
     import json

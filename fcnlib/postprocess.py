@@ -381,7 +381,7 @@ def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: flo
     corners = fit_quad(region, min_area=min_area, prob=p, threshold=threshold)
     score = 0.0
     if corners is not None:
-        quad = polygon_mask(corners, *region.shape).astype(bool)  # ~8x faster than skimage.draw here
+        quad = polygon_mask(corners, *region.shape).astype(bool)  # vectorised: cheaper than skimage.draw here
         union = np.count_nonzero(quad | region)
         iou = np.count_nonzero(quad & region) / union if union else 0.0
         mean_p = float(p[quad].mean()) if quad.any() else 0.0

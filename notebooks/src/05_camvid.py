@@ -40,6 +40,7 @@ if IN_COLAB:  # a fresh Colab runtime: fetch fcnlib and install it; elsewhere th
 from fcnlib import notebook  # first: it quiets TensorFlow's start-up log before anything imports TensorFlow
 
 import json
+import time
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -116,7 +117,8 @@ display(Markdown(f"Weights from {len(checked)} training labels:\n\n" + "\n".join
 # (180x240), cross-entropy with the median-frequency weights, void weighted 0 and left out of every metric,
 # Adam, flips and brightness, early stopping when validation mIoU stops improving. The quick mode trains
 # for a moment on a handful of frames at a small size; the full mode of this notebook trains on every
-# frame, with a cap on the epochs that the cell states (the study trains each model to its plateau).
+# frame on a CPU-sized budget (smaller frames, half the width, a cap on the epochs: the cell prints them),
+# while the study trains each model at 180x240 to its plateau.
 
 # %%
 subset = notebook.pick((16, 8), (None, None))
@@ -125,12 +127,16 @@ val_file = data.write_pairs(val_pairs[: subset[1]], work / "val.txt", overwrite=
 overrides = [f"data.train={train_file}", f"data.val={val_file}", "data.root=null",
              f"data.dataset={notebook.repo_root() / 'experiments' / 'datasets' / 'camvid.yaml'}",
              f"output_dir={work / 'runs'}", "gallery=0"]
+# full mode on this notebook's budget (two CPU cores): every frame at a third of its size, half the width
 overrides += notebook.pick(["data.image_size=[48,64]", "epochs=1", "model_options.base_filters=8"],
-                           ["epochs=12"])
+                           ["data.image_size=[120,160]", "epochs=15", "model_options.base_filters=32"])
 config = train.load_config(notebook.repo_root() / "experiments" / "configs" / "camvid" / "segnet_basic.yaml", overrides)
-print(f"{config.model}, {config.data.image_size[0]}x{config.data.image_size[1]}, up to {config.epochs} epochs, "
+print(f"{config.model} ({config.model_options}), {len(data.read_pairs(train_file))} frames at "
+      f"{config.data.image_size[0]}x{config.data.image_size[1]}, up to {config.epochs} epochs, "
       f"batch {config.batch_size}, loss {config.loss}, class weights {config.class_weights}, void {config.data.ignore_index}")
+started = time.perf_counter()
 run = train.train(config, verbose=0)
+print(f"trained in {(time.perf_counter() - started) / 60:.1f} min")
 history = json.loads((run / "state.json").read_text())["history"]
 print(f"{len(history)} epochs; best val mIoU {max(h['val_miou'] for h in history):.3f}")
 
