@@ -114,6 +114,7 @@ class TrainConfig:
     strategy: Strategy = "auto"
     jit_compile: Literal["auto"] | bool = "auto"  # XLA: auto (Keras: on with a GPU, off on CPU only)
     early_stopping: int = 8  # patience in epochs, 0 turns it off
+    time_budget_minutes: float | None = None  # stop after the epoch that passes this much training time
     reduce_lr: int = 3  # patience in epochs, 0 turns it off
     checkpoint_every: int = 50  # batches between mid-epoch checkpoints, 0 turns them off
     monitor: str = "val_iou"  # a score (higher is better): val_iou (binary), val_miou (multi-class)
@@ -248,6 +249,8 @@ def _check_values(c: TrainConfig) -> list[str]:
         p.append(f"steps_per_epoch: must be at least 1 or null (one pass over the data), got {c.steps_per_epoch}")
     if not c.learning_rate > 0:
         p.append(f"learning_rate: must be above 0, got {c.learning_rate}")
+    if c.time_budget_minutes is not None and not c.time_budget_minutes > 0:
+        p.append(f"time_budget_minutes: must be above 0 or null (no budget), got {c.time_budget_minutes}")
     if c.weight_decay < 0:
         p.append(f"weight_decay: must be 0 or more, got {c.weight_decay}")
     if len(d.image_size) != 2 or min(d.image_size) < 1:
@@ -601,6 +604,26 @@ def _count_batches(ds) -> int:
 
 # ----------------------------------------------------------------------------- the run callback
 
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training after the epoch in which the run's training time passes `minutes`.
+
+    The time (fit only: no data check, evaluation or calibration) is summed over resumed sessions in
+    `state["train_seconds"]`, which `RunCheckpoint` saves; with `minutes` None it only keeps the sum.
+    """
+
+    def __init__(self, minutes: float | None, state: dict):
+        super().__init__()
+        self.minutes, self.state = minutes, state
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state["train_seconds"] = self.state.get("train_seconds", 0.0) + time.perf_counter() - self._start
+        if self.minutes is not None and self.state["train_seconds"] >= 60 * self.minutes:
+            self.model.stop_training = True
+
+
 class RunCheckpoint(keras.callbacks.Callback):
     """Keeps a run folder resumable and its files consistent.
 
@@ -829,6 +852,7 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, ch
     callbacks = [keras.callbacks.TerminateOnNaN(),
                  keras.callbacks.TensorBoard(log_dir=str(run / "logs")),
                  *watched,
+                 TimeBudget(config.time_budget_minutes, state),  # before RunCheckpoint, which saves the sum
                  RunCheckpoint(run, config.monitor, config.checkpoint_every, watched, state)]
     if state["epoch"] < config.epochs:
         print(f"run: {run} (epochs {state['epoch']}..{config.epochs}, mixed precision {mixed}, "

@@ -570,3 +570,22 @@ def test_check_data_passes_root_and_ignore_index(tmp_path, monkeypatch):
     checked = train.check_data(cfg.checked())
     assert set(checked) == {"train", "val", "test"} and len(checked["test"][0]) == 4
     assert roots == [str(tmp_path / "elsewhere")] * 3 and voids == [255] * 3
+
+
+def test_time_budget_stops_after_the_epoch_that_passes_it(tiny_synth, tmp_path):
+    # a budget far under one epoch: the run stops after its first epoch instead of the configured 3,
+    # and the training time it used is kept in state.json (summed over resumed sessions)
+    run = train.train(tiny_config(tiny_synth, tmp_path, epochs=3, early_stopping=0, time_budget_minutes=1e-4),
+                      verbose=0)
+    state = json.loads((run / "state.json").read_text())
+    assert len(state["history"]) == 1
+    assert state["train_seconds"] > 0
+    unbounded = train.train(tiny_config(tiny_synth, tmp_path / "free", epochs=2, early_stopping=0), verbose=0)
+    assert len(json.loads((unbounded / "state.json").read_text())["history"]) == 2
+
+
+def test_time_budget_must_be_positive(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("time_budget_minutes: 0\n")
+    with pytest.raises(train.ConfigError, match="time_budget_minutes"):
+        train.load_config(path)
