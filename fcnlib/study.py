@@ -64,6 +64,7 @@ def ablate(base: train.TrainConfig, grid: dict[str, dict], out_dir: str | Path,
         run = train.train(cfg, verbose=0)
         seconds = time.perf_counter() - t
         model = models.load_model(run / "best.keras")
+        model = getattr(model, "network", model)  # a Segmenter: count the network inside
         summary = evaluate(Predictor.load(run / "best.keras"), eval_pairs, run / "eval", worst=0)
         rows.append({"variant": name, "model": cfg.model, "params": model.count_params(),
                      "gflops": round(models.count_flops(model, h, w) / 1e9, 3), "train_s": round(seconds, 1),

@@ -1,0 +1,135 @@
+"""The CamVid architecture study: each model of experiments/configs/camvid/ trained to its plateau with
+several seeds, scored on the validation frames at 360x480 the way the literature scores CamVid.
+
+Every (model, seed) run is one `fcn train` of its config with `seed=S` (early stopping on validation
+mIoU ends it), then `fcn evaluate` of its best.keras on SegNet's val.txt. Each finished run is appended
+to `runs.csv` at once, so the study can be stopped and continued (runs already in the file are skipped)
+and split over sessions or machines. `--table` only rebuilds camvid.md and camvid.png from runs.csv.
+
+Usage (from the repository root, with ../shared/data/camvid):
+    python experiments/camvid/study.py --models segnet_basic segnet_basic_upsample unet fcn8s unet_vgg16 \
+        --seeds 0 1 2 -o experiments/results/camvid
+    python experiments/camvid/study.py -o experiments/results/camvid --table
+Budget rows: epochs to the plateau, optimizer steps, training wall time, forward GFLOPs per 180x240 frame.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+CONFIGS = Path("experiments/configs/camvid")
+FIELDS = ["model", "seed", "epochs", "steps", "train_minutes", "gflops_per_frame", "params", "best_val_miou",
+          "global_accuracy", "class_accuracy", "miou", "bf1", "run"]
+METRICS = [("global_accuracy", "global acc."), ("class_accuracy", "class avg. acc."), ("miou", "mIoU"),
+           ("bf1", "BF1")]
+
+
+def done_runs(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def run_one(model: str, seed: int, sets: list[str], runs_dir: Path) -> dict:
+    from fcnlib import evaluate, models, predict, train
+
+    config = train.load_config(CONFIGS / f"{model}.yaml",
+                               [f"seed={seed}", f"output_dir={runs_dir}", f"name=camvid-{model}-s{seed}", *sets])
+    started = time.perf_counter()
+    run = train.train(config, verbose=2)
+    wall = time.perf_counter() - started
+    state = json.loads((run / "state.json").read_text())
+    history = state["history"]
+    predictor = predict.Predictor.load(run / "best.keras")
+    net = predictor.model.network if hasattr(predictor.model, "network") else predictor.model
+    h, w = config.data.image_size
+    val = train.read_split(config, config.data.val)
+    summary = evaluate.evaluate(predictor, val, run / "eval_val", dataset=config.data.dataset, worst=0)
+    steps_per_epoch = -(-len(train.read_split(config, config.data.train)) // config.batch_size)
+    return {"model": model, "seed": seed, "epochs": len(history), "steps": len(history) * steps_per_epoch,
+            "train_minutes": round(state.get("train_seconds", wall) / 60, 2),
+            "gflops_per_frame": round(models.count_flops(net, h, w) / 1e9, 2), "params": net.count_params(),
+            "best_val_miou": round(max(r[config.monitor] for r in history), 4),
+            **{k: round(summary[k], 4) for k, _ in METRICS}, "run": str(run)}
+
+
+def write_table(rows: list[dict], out: Path) -> None:
+    import numpy as np
+
+    by_model: dict[str, list[dict]] = {}
+    for r in rows:
+        by_model.setdefault(r["model"], []).append(r)
+    lines = ["# CamVid (11 classes, void ignored): architectures trained to a plateau, several seeds", "",
+             f"Written by `python experiments/camvid/study.py` on {platform.machine()} with {os.cpu_count()} "
+             "CPU cores. Validation frames (101) scored at 360x480; mean ± standard deviation over seeds.", "",
+             "| model | seeds | " + " | ".join(n for _, n in METRICS) + " | epochs | steps | train min | GFLOPs/frame | params |",
+             "| --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- | --- | --- | --- |"]
+    for model, rs in by_model.items():
+        def ms(key, digits=3):
+            v = np.array([float(r[key]) for r in rs])
+            return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if len(v) > 1 else 0:.{digits}f}"
+        lines.append(f"| {model} | {len(rs)} | " + " | ".join(ms(k) for k, _ in METRICS)
+                     + f" | {ms('epochs', 1)} | {ms('steps', 0)} | {ms('train_minutes', 1)} | "
+                     f"{rs[0]['gflops_per_frame']} | {int(rs[0]['params']):,} |")
+    (out / "camvid.md").write_text("\n".join(lines) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    names = list(by_model)
+    for j, (key, label) in enumerate(METRICS):
+        vals = [[float(r[key]) for r in by_model[m]] for m in names]
+        ax.errorbar(np.arange(len(names)) + 0.15 * (j - 1.5), [np.mean(v) for v in vals],
+                    yerr=[np.std(v, ddof=1) if len(v) > 1 else 0 for v in vals], fmt="o", capsize=3, label=label)
+    ax.set_xticks(range(len(names)), names, rotation=20)
+    ax.set_ylabel("score on val (360x480)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "camvid.png", dpi=100)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--models", nargs="+", default=["segnet_basic", "segnet_basic_upsample", "unet", "fcn8s"])
+    ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    ap.add_argument("--set", action="append", default=[], help="a config override for every run, key=value")
+    ap.add_argument("-o", "--output", default="experiments/results/camvid")
+    ap.add_argument("--runs", default="data/camvid-study", help="where the run folders go (git-ignored)")
+    ap.add_argument("--table", action="store_true", help="only rebuild the table and the plot from runs.csv")
+    args = ap.parse_args()
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    csv_path = out / "runs.csv"
+    if not args.table:
+        done = {(r["model"], int(r["seed"])) for r in done_runs(csv_path)}
+        for model in args.models:
+            for seed in args.seeds:
+                if (model, seed) in done:
+                    print(f"{model} seed {seed}: in {csv_path}, skipped")
+                    continue
+                row = run_one(model, seed, args.set, Path(args.runs))
+                new = not csv_path.is_file()
+                with open(csv_path, "a", newline="") as f:
+                    w = csv.DictWriter(f, fieldnames=FIELDS)
+                    if new:
+                        w.writeheader()
+                    w.writerow(row)
+                print(json.dumps(row))
+    rows = done_runs(csv_path)
+    if rows:
+        write_table(rows, out)
+        print((out / "camvid.md").read_text())
+
+
+if __name__ == "__main__":
+    main()
