@@ -35,7 +35,6 @@ PHOTO_SUFFIXES = (".jpg", ".jpeg", ".mpo", ".png", ".bmp", ".gif", ".webp", ".ti
 PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP", "TIFF")
 """PIL formats a photo may have: read by :func:`read_image`, `fcn verify` and the training pipeline alike."""
 TF_PHOTO_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "GIF", "WEBP")  # decoded in the graph; others through PIL
-IMAGE_SUFFIXES = PHOTO_SUFFIXES  # older name: photos and masks are listed by the same suffixes
 PIPELINE_PHOTO_FORMATS = PHOTO_FORMATS  # older name
 SINGLE_CHANNEL_MODES = ("L", "P", "1", "I", "I;16", "I;16B", "I;16L")
 ORIENTATION_TAG = 0x0112

@@ -52,16 +52,10 @@ PREDICT_INDEX = "predict_index.csv"
 EXTRACT_INDEX = "extract_index.csv"
 
 
-def is_photo_name(path: str | Path) -> bool:
-    """Whether a listed file is taken as a photo: the suffix rule of `fcnlib.data`, shared with
-    `fcn pairs`, `fcn verify` and training."""
-    return Path(path).suffix.lower() in data.IMAGE_SUFFIXES
-
-
 def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
     """Photos named directly, folders (their photos, sorted) and glob patterns, each photo once.
 
-    A folder or a pattern contributes the entries whose name is a photo's (`is_photo_name`); a file
+    A folder or a pattern contributes the entries whose name is a photo's (`fcnlib.data.is_photo`, the rule `fcn pairs`, `fcn verify` and training share); a file
     named directly is always kept (if it cannot be read, the run reports it). A missing file, a folder
     without photos or a pattern that matches none raises FileNotFoundError before any work.
 
@@ -78,12 +72,12 @@ def expand_inputs(items: Iterable[str | Path]) -> list[Path]:
     for item in map(str, items):
         p = Path(item)
         if p.is_dir():
-            listed = sorted(q for q in p.iterdir() if is_photo_name(q))
+            listed = sorted(q for q in p.iterdir() if data.is_photo(q))
             if not listed:
                 raise FileNotFoundError(f"{item}: no photo in this folder")
             paths += listed
         elif any(c in item for c in "*?[") and not p.exists():
-            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if is_photo_name(m))
+            matches = sorted(Path(m) for m in glob.glob(item, recursive=True) if data.is_photo(m))
             if not matches:
                 raise FileNotFoundError(f"{item}: no photo matches this pattern")
             paths += matches

@@ -217,7 +217,7 @@ def test_expand_inputs_lists_each_photo_once_by_the_photo_rule(tmp_path):
         (tmp_path / name).touch()
     listed = expand_inputs([str(tmp_path), str(tmp_path / "*.png")])
     assert [p.name for p in listed] == ["a.png", "b.JPG", "c.jpeg"]
-    assert all(p.suffix.lower() in data.IMAGE_SUFFIXES for p in listed)
+    assert all(data.is_photo(p) for p in listed)
     with pytest.raises(FileNotFoundError, match="no photo matches"):
         expand_inputs([str(tmp_path / "*.txt")])
 
