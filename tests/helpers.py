@@ -1,4 +1,5 @@
-"""Shared checks for tests of Keras objects (in the manner of keras-hub's ``src/tests/test_case.py``).
+"""What tests share (fixtures are in ``conftest.py``): checks for Keras objects in the manner of
+keras-hub's ``src/tests/test_case.py``, tiny configs, known-answer models and photos, image files.
 
 Import with ``from helpers import run_serialization_test, run_model_saving_test`` (pytest puts the
 tests folder on ``sys.path``, as for ``conftest``).
@@ -17,6 +18,9 @@ from pathlib import Path
 
 import keras
 import numpy as np
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def init_arg_names(cls) -> list[str]:
@@ -75,3 +79,55 @@ def run_model_saving_test(model: keras.Model, input_data, tmp_path: Path, atol: 
     expected, got = np.asarray(model(input_data)), np.asarray(loaded(input_data))
     np.testing.assert_allclose(got, expected, rtol=0, atol=atol)
     return loaded
+
+
+def save_image(path: Path, arr, mode=None, **kw) -> Path:
+    """Write `arr` as an image file (folders made as needed); returns `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(arr), mode).save(path, **kw)
+    return path
+
+
+def tiny_config(root: Path, out: Path, **overrides):
+    """A TrainConfig that trains a 2-level U-Net of 4 filters on `root` in seconds."""
+    from fcnlib.train import DataConfig, TrainConfig
+
+    cfg = TrainConfig(name="tiny", model="unet", model_options={"depth": 2, "base_filters": 4},
+                      data=DataConfig(train=str(root / "train.txt"), val=str(root / "val.txt"),
+                                      test=str(root / "test.txt"), image_size=[48, 48], augment=False,
+                                      cache=False),
+                      batch_size=4, epochs=2, output_dir=str(out), gallery=2, checkpoint_every=2)
+    for k, v in overrides.items():
+        setattr(cfg, k, v)
+    return cfg
+
+
+def bright_quad_model(path: Path) -> Path:
+    """A real .keras model that segments bright paper on a dark background (1x1 conv + sigmoid).
+
+    It lets the prediction and extraction tests check corners against a photo whose corners are
+    known exactly, without a long training.
+    """
+    import keras
+    import numpy as np
+
+    inputs = keras.Input((None, None, 3))
+    conv = keras.layers.Conv2D(1, 1, activation="sigmoid")
+    model = keras.Model(inputs, conv(inputs))
+    conv.set_weights([np.full((1, 1, 3, 1), 40 / 3, np.float32), np.array([-20.0], np.float32)])
+    model.save(path)
+    return path
+
+
+def bright_quad_photo(path: Path, corners, size=(800, 600)) -> Path:
+    """A dark photo with one bright quadrilateral at `corners` (TL, TR, BR, BL, x/y pixels)."""
+    import numpy as np
+    from PIL import Image
+    from skimage.draw import polygon
+
+    img = np.full((*size, 3), 40, np.uint8)
+    c = np.asarray(corners, float)
+    rr, cc = polygon(c[:, 1], c[:, 0], size)
+    img[rr, cc] = 230
+    Image.fromarray(img).save(path, quality=95)
+    return path

@@ -83,14 +83,14 @@ SPECK = [[300, 300], [420, 330], [310, 345], [330, 460]]  # bright, not a quadri
 
 @pytest.fixture(scope="module")
 def bright_model(tmp_path_factory):
-    from conftest import bright_quad_model
+    from helpers import bright_quad_model
 
     return bright_quad_model(tmp_path_factory.mktemp("model") / "bright.keras")
 
 
 def _same_stem_photos(tmp_path):
     """a/IMG_0001.jpg, b/IMG_0001.jpg, c/IMG_0001.png: three receipts at three different places."""
-    from conftest import bright_quad_photo
+    from helpers import bright_quad_photo
 
     photos = []
     for i, (folder, suffix) in enumerate([("a", ".jpg"), ("b", ".jpg"), ("c", ".png")]):
@@ -147,7 +147,7 @@ def test_output_names_are_unique_and_deterministic():
 
 
 def test_extract_leaves_no_stale_receipt_beside_a_json_that_says_none(bright_model, tmp_path):
-    from conftest import bright_quad_photo
+    from helpers import bright_quad_photo
 
     photo, out = tmp_path / "IMG.jpg", tmp_path / "out"
     bright_quad_photo(photo, CORNERS)
@@ -160,7 +160,7 @@ def test_extract_leaves_no_stale_receipt_beside_a_json_that_says_none(bright_mod
 
 
 def _folder_with_bad_files(tmp_path):
-    from conftest import bright_quad_photo
+    from helpers import bright_quad_photo
 
     folder = tmp_path / "photos"
     folder.mkdir()
@@ -192,7 +192,7 @@ def test_predict_mask_says_no_object_when_extract_does(bright_model, tmp_path):
     # issue 12 §3: a calibrated model that answers "no receipt" on a photo gets an empty mask from predict too
     import shutil
 
-    from conftest import bright_quad_photo
+    from helpers import bright_quad_photo
     from fcnlib.predict import Predictor
 
     model = tmp_path / "m.keras"
@@ -349,7 +349,7 @@ def test_synth_size_range_is_what_the_generator_renders(tmp_path):
 # ---------------------------------------------------------------- calibrate (issue 14 §5)
 
 def _calibration_set(tmp_path, with_empty: bool):
-    from conftest import bright_quad_photo
+    from helpers import bright_quad_photo
 
     (tmp_path / "masks").mkdir()
     pairs = []
@@ -476,7 +476,7 @@ def test_calibrate_a_predictor_without_a_model_file_refuses(tmp_path, capsys):
 
 
 def test_a_photo_that_became_unreadable_keeps_no_old_answer(bright_model, tmp_path, capsys):
-    from conftest import bright_quad_photo
+    from helpers import bright_quad_photo
 
     photo, out = bright_quad_photo(tmp_path / "IMG.jpg", CORNERS), tmp_path / "out"
     assert cli.main(["extract", str(photo), "--model", str(bright_model), "-o", str(out)]) == 0

@@ -7,16 +7,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from helpers import save_image as save
 from PIL import Image
 
 from fcnlib import data
 from fcnlib.data import DataError
+from fcnlib.geometry import polygon_area
 
-
-def save(path: Path, arr, mode=None, **kw) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(arr), mode).save(path, **kw)
-    return path
 
 
 def upright_photo(h=40, w=60) -> np.ndarray:
@@ -237,10 +234,6 @@ def test_split_pairs_deterministic_disjoint_resolvable(tmp_path):
 # ---------------------------------------------------------------------------- import_quads
 
 
-def shoelace(pts) -> float:
-    x, y = np.asarray(pts, float).T
-    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
-
 
 def test_import_quads_txt_json_and_negatives(tmp_path):
     images, corners, negs = tmp_path / "images", tmp_path / "corners", tmp_path / "neg"
@@ -254,7 +247,7 @@ def test_import_quads_txt_json_and_negatives(tmp_path):
     pairs = data.read_pairs(pairs_file)
     assert sorted(p.name for p, _ in pairs) == ["empty.jpg", "r 1.jpg", "r2.png"]
     masks = {p.stem: data.read_mask(m) for p, m in pairs}
-    area = shoelace([[10, 10], [50, 12], [52, 68], [8, 70]])
+    area = polygon_area([[10, 10], [50, 12], [52, 68], [8, 70]])
     for stem in ("r 1", "r2"):
         assert masks[stem].shape == (80, 60) and set(np.unique(masks[stem])) == {0, 1}
         assert abs(masks[stem].sum() - area) / area < 0.05  # a bow-tie (wrong order) would be far off
@@ -282,10 +275,10 @@ def test_import_quads_bad_annotations(tmp_path):
         data.import_quads(images, corners, tmp_path / "out")
 
 
-def test_polygon_mask_area_matches_shoelace():
+def test_polygon_mask_area_matches_polygon_area():
     quad = np.array([[30.5, 20.2], [170.1, 35.7], [160.3, 180.9], [25.2, 150.4]])
     mask = data.polygon_mask(quad, 200, 200)
-    assert abs(mask.sum() - shoelace(quad)) / shoelace(quad) < 0.01
+    assert abs(mask.sum() - polygon_area(quad)) / polygon_area(quad) < 0.01
     assert data.polygon_mask(None, 3, 4).shape == (3, 4)
 
 

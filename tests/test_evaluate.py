@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import bright_quad_model, bright_quad_photo
+from helpers import bright_quad_model, bright_quad_photo
 from fcnlib import cli, data, metrics
 from fcnlib.evaluate import evaluate
 from fcnlib.labels import DATASET_FILE

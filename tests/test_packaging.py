@@ -9,7 +9,7 @@ import tomllib
 import pytest
 import yaml
 
-from conftest import REPO
+from helpers import REPO
 
 
 def _name(requirement: str) -> str:

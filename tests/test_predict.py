@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import bright_quad_model, bright_quad_photo
+from helpers import bright_quad_model, bright_quad_photo
 from fcnlib import cli, data
 from fcnlib.outputs import expand_inputs
 from fcnlib.predict import Predictor
@@ -155,7 +155,7 @@ def test_cli_errors_name_the_file(tmp_path, capsys):
 
 
 def test_demo_quick_runs_end_to_end(tmp_path, monkeypatch, capsys):
-    from conftest import REPO
+    from helpers import REPO
     from fcnlib import demo
 
     monkeypatch.chdir(REPO)

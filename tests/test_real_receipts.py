@@ -4,12 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from fcnlib import data
+from fcnlib.geometry import polygon_area
 from fcnlib.verify import verify
 
-
-def shoelace(pts) -> float:
-    x, y = np.asarray(pts, float).T
-    return 0.5 * abs(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1)))
 
 
 def test_real_receipts_import_verify_pipeline(receipts_dir, tmp_path):
@@ -30,7 +27,7 @@ def test_real_receipts_import_verify_pipeline(receipts_dir, tmp_path):
         corners = receipts_dir / "corners" / f"{photo.stem}.txt"
         if corners.exists():
             w, h = data.upright_size(data._open(photo, "photo", load=False).size, data.exif_orientation(photo))
-            fractions.append(shoelace(data.read_corners(corners)) / (w * h))
+            fractions.append(polygon_area(data.read_corners(corners)) / (w * h))
         else:
             fractions.append(0.0)
     expected = float(np.mean(fractions))

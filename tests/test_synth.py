@@ -7,18 +7,13 @@ import time
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from fcnlib import synth
+from fcnlib import data, synth
 from fcnlib.data import read_pairs
 
 H, W = 160, 120  # small photos keep the tests fast; geometry scales with the size
 
-
-def _polygon_mask(corners: np.ndarray, h: int, w: int) -> np.ndarray:
-    img = Image.new("L", (w, h), 0)
-    ImageDraw.Draw(img).polygon([tuple(p) for p in corners], fill=1)
-    return np.asarray(img)
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -57,7 +52,7 @@ def test_area_fraction_and_corners_match_mask():
         x, y = corners[:, 0], corners[:, 1]
         assert 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0
         assert (corners >= -1).all() and (corners[:, 0] <= W + 1).all() and (corners[:, 1] <= H + 1).all()
-        ious.append(_iou(_polygon_mask(corners, H, W).astype(bool), mask.astype(bool)))
+        ious.append(_iou(data.polygon_mask(corners, H, W).astype(bool), mask.astype(bool)))
     # torn ends and curl move the outline by a pixel or two at this size
     assert min(ious) > 0.85 and np.mean(ious) > 0.92, ious
 
@@ -66,7 +61,7 @@ def test_occluders_only_remove_receipt_pixels():
     """With occluders the mask is the unoccluded mask minus covered pixels: never more receipt."""
     for i in range(15):
         _, mask, corners = synth.render(synth.photo_rng(2, i), H, W)
-        poly = _polygon_mask(corners, H, W).astype(bool)
+        poly = data.polygon_mask(corners, H, W).astype(bool)
         outside = mask.astype(bool) & ~poly
         assert outside.sum() <= 0.08 * max(1, mask.sum()), i
         assert 0.10 <= mask.mean() <= 0.80
@@ -137,7 +132,7 @@ def test_document_pages_have_page_shapes_and_corners_that_match_the_mask(index):
     top = (np.linalg.norm(corners[1] - corners[0]) + np.linalg.norm(corners[2] - corners[3])) / 2
     side = (np.linalg.norm(corners[3] - corners[0]) + np.linalg.norm(corners[2] - corners[1])) / 2
     assert 1.0 < side / top < 2.0, side / top
-    assert _iou(_polygon_mask(corners, H, W).astype(bool), mask.astype(bool)) > 0.85
+    assert _iou(data.polygon_mask(corners, H, W).astype(bool), mask.astype(bool)) > 0.85
 
 
 def test_stacked_sheets_are_background_only_the_top_sheet_is_labelled(monkeypatch):
@@ -152,7 +147,7 @@ def test_stacked_sheets_are_background_only_the_top_sheet_is_labelled(monkeypatc
     monkeypatch.setattr(synth, "_under_sheets", spy)
     for i in range(16):
         _, mask, corners = synth.render(synth.photo_rng(9, i), H, W, document=True)
-        outside = mask.astype(bool) & ~_polygon_mask(corners, H, W).astype(bool)
+        outside = mask.astype(bool) & ~data.polygon_mask(corners, H, W).astype(bool)
         assert outside.sum() <= 0.05 * max(1, mask.sum()), i
     assert calls, "no photo of this seed had a stack: the test checked nothing"
 

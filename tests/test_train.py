@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, tiny_config
+from helpers import REPO, tiny_config
 from fcnlib import fileio, train
 
 
@@ -223,7 +223,7 @@ def test_mirrored_two_cpu_replicas_match_one_device(tiny_synth, tmp_path):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         sys.path.insert(0, {str(REPO / 'tests')!r})
-        from conftest import tiny_config
+        from helpers import tiny_config
         from fcnlib import train
         from pathlib import Path
         out = {{}}

@@ -5,16 +5,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import save_image as save
 from PIL import Image
 
 from fcnlib import data
 from fcnlib.verify import verify
 
-
-def save(path: Path, arr, **kw) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(arr)).save(path, **kw)
-    return path
 
 
 def good_pair(folder: Path, name: str, h=10, w=10, ones=25):
