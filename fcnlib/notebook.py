@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -62,6 +63,29 @@ def cells_hash(nb) -> str:
     return h.hexdigest()
 
 
+_TF_LOG = re.compile(r"^(?:[IWE]\d{4} [\d:.]+ +\d+ \S+:\d+\] .*|WARNING: All log messages before "
+                     r"absl::InitializeLog\(\) is called are written to STDERR)\n?", re.M)
+
+
+def drop_tf_log_lines(nb) -> None:
+    """Remove TensorFlow's C++ start-up log lines (CUDA probing, oneDNN notices) from stderr outputs.
+
+    TensorFlow writes them before its log level takes effect, so `TF_CPP_MIN_LOG_LEVEL` cannot keep them
+    out; they say nothing about the notebook. Other stderr text is kept.
+    """
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for out in cell.outputs:
+            if out.output_type == "stream" and out.name == "stderr":
+                out.text = _TF_LOG.sub("", out.text)
+                if not out.text.strip():
+                    continue
+            kept.append(out)
+        cell.outputs = kept
+
+
 def stamp(nb, mode: str) -> None:
     """Record in `nb.metadata` which code and which fcnlib version produced its outputs."""
     import fcnlib
@@ -83,6 +107,7 @@ def execute(path: str | Path, timeout: int = 3600) -> None:
     finally:
         if env_quick is not None:
             os.environ["FCNLIB_QUICK"] = env_quick
+    drop_tf_log_lines(nb)
     stamp(nb, "full")
     nbformat.write(nb, path)
 

@@ -47,3 +47,21 @@ def test_same_header(path):
     assert title.cell_type == "markdown" and title.source.startswith(f"# {number} · "), title.source[:60]
     assert f"notebooks/{path.name}" in title.source, f"{path.name}: no Colab link to itself"
     assert setup.cell_type == "markdown" and setup.source.startswith("**Setup.**"), setup.source[:60]
+
+
+def test_tensorflow_start_up_lines_are_dropped_and_other_stderr_kept():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("import tensorflow")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+            "I0000 00:00:1796146142.848993   21437 port.cc:153] oneDNN custom operations are on.\n")),
+        nbformat.v4.new_output("stream", name="stderr", text=(
+            "E0000 00:00:1796146149.115651   21437 cuda_platform.cc:52] failed call to cuInit\n"
+            "UserWarning: something the reader should see\n")),
+        nbformat.v4.new_output("stream", name="stdout", text="I0000 looks like a log line but is stdout\n"),
+    ]
+    nb.cells = [cell]
+    notebook.drop_tf_log_lines(nb)
+    assert [o.name for o in cell.outputs] == ["stderr", "stdout"]
+    assert cell.outputs[0].text == "UserWarning: something the reader should see\n"
