@@ -151,14 +151,27 @@ def _load_predictor(spec: str):
     return predictor
 
 
+def _pairs_and_dataset(args):
+    """The pairs to score (re-rooted with --root) and the dataset description: --dataset, else the
+    dataset.yaml beside the pairs file."""
+    if not args.root:
+        return args.pairs, args.dataset
+    from fcnlib import data
+    from fcnlib.labels import DATASET_FILE
+
+    beside = Path(args.pairs).parent / DATASET_FILE
+    return data.read_pairs(args.pairs, root=args.root), args.dataset or (beside if beside.is_file() else None)
+
+
 def _evaluate(args) -> int:
     from fcnlib import evaluate
     from fcnlib.outputs import output_dir
 
+    pairs, dataset = _pairs_and_dataset(args)
     with output_dir(args.output):
-        summary = evaluate.evaluate(_load_predictor(args.model), args.pairs, args.output,
+        summary = evaluate.evaluate(_load_predictor(args.model), pairs, args.output,
                                     mask_values=args.mask_values, ignore_index=args.ignore_index,
-                                    dataset=args.dataset)
+                                    dataset=dataset)
     print(json.dumps({k: v for k, v in summary.items() if k != "confusion_matrix"}, indent=2))
     print(f"{args.output}: metrics.json, per_class.md, per_class.csv, confusion.png, per_photo.csv")
     return 1 if summary["skipped"] else 0
@@ -236,8 +249,9 @@ def _compare(args) -> int:
     with output_dir(args.output):
         for path in models.values():  # every model loads before the first is scored
             _load_predictor(path)
-        print(evaluate.compare(models, args.pairs, args.output, mask_values=args.mask_values,
-                               ignore_index=args.ignore_index, dataset=args.dataset))
+        pairs, dataset = _pairs_and_dataset(args)
+        print(evaluate.compare(models, pairs, args.output, mask_values=args.mask_values,
+                               ignore_index=args.ignore_index, dataset=dataset))
     return 0
 
 
@@ -354,7 +368,10 @@ def _mask_values(text: str) -> tuple[int, ...]:
 
 
 def _void_arguments(s) -> None:
-    """--ignore-index and --dataset of evaluate and compare."""
+    """--ignore-index, --dataset and --root of evaluate and compare."""
+    s.add_argument("--root", metavar="DIR or OLD=NEW",
+                   help="re-root a pairs file that lists absolute paths of another machine (SegNet's "
+                        "train.txt/val.txt), as `fcn verify --root`")
     s.add_argument("--ignore-index", type=int, metavar="VALUE",
                    help="mask value of void pixels, left out of every score (default: the dataset description's)")
     s.add_argument("--dataset", metavar="YAML",

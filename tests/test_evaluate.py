@@ -156,3 +156,19 @@ def test_binary_task_keeps_the_receipt_columns_and_leaves_void_out(tmp_path):
     assert summary["mean_quad_iou"] > 0.9 and summary["missed"] == 0
     assert summary["void_pixels"] == 10 * 160 and summary["pixels"] == 110 * 160
     assert summary["per_class"]["object"]["iou"] > 0.95
+
+
+def test_evaluate_and_compare_take_segnet_lists_with_root(tmp_path):
+    # SegNet's own format: "photo label" per line, absolute paths of another machine; --root re-roots them
+    # and the dataset.yaml beside the list still names the classes
+    _dataset(tmp_path / "d")
+    lines = [f"/SegNet/Data/img/f{i}.png /SegNet/Data/lbl/f{i}.png" for i in range(3)]
+    (tmp_path / "d" / "val.txt").write_text("\n".join(lines) + "\n")
+    model = str(colour_model(tmp_path / "m.keras"))
+    val = str(tmp_path / "d" / "val.txt")
+    assert cli.main(["evaluate", model, val, "-o", str(tmp_path / "plain")]) != 0  # the listed files do not exist
+    assert cli.main(["evaluate", model, val, "-o", str(tmp_path / "a"), "--root", str(tmp_path / "d")]) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    assert a["photos"] == 3 and a["classes"] == ["sky", "road", "car"] and a["ignore_index"] == VOID
+    assert cli.main(["compare", f"c={model}", val, "-o", str(tmp_path / "cmp"), "--root", str(tmp_path / "d")]) == 0
+    assert "| c | " in (tmp_path / "cmp" / "compare.md").read_text()
