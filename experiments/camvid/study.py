@@ -3,8 +3,8 @@ several seeds, scored on the validation frames at 360x480 the way the literature
 
 Every (model, seed) run is one `fcn train` of its config with `seed=S` (early stopping on validation
 mIoU ends it), then `fcn evaluate` of its best.keras on SegNet's val.txt. Each finished run is appended
-to `runs.csv` at once, so the study can be stopped and continued (runs already in the file are skipped)
-and split over sessions or machines. `--table` only rebuilds camvid.md and camvid.png from runs.csv.
+to `OUT/runs.csv` at once, so the study can be stopped and continued (runs already in the file are skipped)
+and split over sessions or machines. `--table` only rebuilds OUT/table.md (mean ± std over seeds) and OUT/plot.png (error bars) from runs.csv.
 
 Usage (from the repository root, with ../shared/data/camvid):
     python experiments/camvid/study.py --models segnet_basic segnet_basic_upsample unet fcn8s unet_vgg16 \
@@ -79,7 +79,7 @@ def write_table(rows: list[dict], out: Path) -> None:
         lines.append(f"| {model} | {len(rs)} | " + " | ".join(ms(k) for k, _ in METRICS)
                      + f" | {ms('epochs', 1)} | {ms('steps', 0)} | {ms('train_minutes', 1)} | "
                      f"{rs[0]['gflops_per_frame']} | {int(rs[0]['params']):,} |")
-    (out / "camvid.md").write_text("\n".join(lines) + "\n")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,7 +95,7 @@ def write_table(rows: list[dict], out: Path) -> None:
     ax.set_ylabel("score on val (360x480)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(out / "camvid.png", dpi=100)
+    fig.savefig(out / "plot.png", dpi=100)
 
 
 def main() -> None:
@@ -128,7 +128,7 @@ def main() -> None:
     rows = done_runs(csv_path)
     if rows:
         write_table(rows, out)
-        print((out / "camvid.md").read_text())
+        print((out / "table.md").read_text())
 
 
 if __name__ == "__main__":
