@@ -21,8 +21,6 @@ import json
 import os
 import re
 import shutil
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -1092,43 +1090,6 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         ds = ds.repeat()
     ds = ds.enumerate().map(finish, num_parallel_calls=autotune, deterministic=True)
     return ds.batch(batch_size).prefetch(autotune)
-
-
-def bench_pipeline(image_dir, n_batches: int = 20, batch_size: int = 8, size: int = 256,
-                   augment=True) -> dict:
-    """Photos/s of the input pipeline alone (decode, EXIF, resize, augment, batch).
-
-    ``image_dir``: a pairs file, a dataset root (original/ + mask/), or a folder of photos (then
-    all-zero masks are written to a temporary folder so the mask path is exercised too).
-    """
-    image_dir = Path(image_dir)
-    with tempfile.TemporaryDirectory() as tmp:
-        if image_dir.is_file():
-            pairs = read_pairs(image_dir)
-        elif (image_dir / "original").is_dir():
-            pairs = make_pairs(image_dir)[0]
-        else:
-            photos = list(_images_by_stem(image_dir).values())
-            if not photos:
-                raise DataError(image_dir, f"no photos ({', '.join(PHOTO_SUFFIXES)}) in this folder")
-            pairs = []
-            for photo in photos:
-                im = _open(photo, "photo", load=False)
-                w, h = upright_size(im.size, _orientation_of(im))
-                mask = Path(tmp) / f"{photo.stem}.png"
-                Image.fromarray(np.zeros((h, w), np.uint8)).save(mask)
-                pairs.append((photo, mask))
-        ds = make_dataset(pairs, (size, size), batch_size, augment=augment, shuffle=True, repeat=True)
-        it = iter(ds)
-        for _ in range(2):  # warm up: tracing, thread pools, file cache
-            next(it)
-        start = time.perf_counter()
-        for _ in range(n_batches):
-            next(it)
-        seconds = time.perf_counter() - start
-        del it, ds  # stop prefetching before the temporary masks go away
-    return {"photos_per_s": n_batches * batch_size / seconds, "seconds": seconds, "batches": n_batches,
-            "batch_size": batch_size, "size": size, "files": len(pairs), "augment": bool(augment)}
 
 
 # --------------------------------------------------------------------------------------------------

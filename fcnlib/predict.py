@@ -19,7 +19,6 @@ Example:
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -27,6 +26,7 @@ from typing import Callable
 import numpy as np
 
 from fcnlib import data, postprocess, presets, viz
+from fcnlib.labels import num_labels
 from fcnlib.spec import Preprocessor, SegmenterSpec, read_spec
 
 DEFAULT_MODEL = presets.WEIGHTS / "receipt_unet.keras"  # the "receipt" preset (`fcnlib.presets`)
@@ -191,7 +191,7 @@ class Predictor:
     @property
     def num_classes(self) -> int:
         """Labels in the output mask: a sigmoid head is a two-class problem (`fcnlib.labels.num_labels`)."""
-        return max(2, self.spec.num_classes)
+        return num_labels(self.spec.num_classes)
 
     num_labels = num_classes
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import keras
 
 from fcnlib import models
+from fcnlib.labels import num_labels
 from fcnlib.spec import Preprocessor, SegmenterSpec
 
 __all__ = ["Segmenter", "load_segmenter", "with_min_score"]
@@ -163,7 +164,7 @@ def sidecar_description(path: Path, network) -> dict:
     out = {"preprocessor": Preprocessor(tuple(size), meta.get("resize", "stretch")),
            "class_names": meta.get("class_names"), "ignore_index": meta.get("ignore_index"),
            "min_score": meta.get("min_score")}
-    if out["class_names"] is not None and len(out["class_names"]) < max(2, network.output_shape[-1]):
+    if out["class_names"] is not None and len(out["class_names"]) < num_labels(network.output_shape[-1]):
         warnings.warn(f"{sidecar}: {len(out['class_names'])} class names for a "
                       f"{network.output_shape[-1]}-channel output; using default names")
         out["class_names"] = None

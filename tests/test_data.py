@@ -427,14 +427,6 @@ def test_make_dataset_shuffle_repeat_reproducible(tmp_path):
     assert sorted(c[:4]) == sorted(a[:4])
 
 
-def test_bench_pipeline_on_a_photo_folder(tmp_path):
-    folder = tmp_path / "photos"
-    for i in range(3):
-        save(folder / f"p{i}.jpg", np.full((60, 80, 3), 100 + i, np.uint8))
-    result = data.bench_pipeline(folder, n_batches=2, batch_size=2, size=32)
-    assert result["photos_per_s"] > 0 and result["files"] == 3 and result["batch_size"] == 2
-
-
 # ---------------------------------------------------------------------------- issue 14 and 11, data side
 
 

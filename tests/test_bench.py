@@ -1,0 +1,15 @@
+"""The benchmark helpers run on small inputs (the figures themselves come from `fcn bench`, not tests)."""
+from __future__ import annotations
+
+import numpy as np
+from helpers import save_image
+
+from fcnlib import bench
+
+
+def test_bench_pipeline_on_a_photo_folder(tmp_path):
+    folder = tmp_path / "photos"
+    for i in range(3):
+        save_image(folder / f"p{i}.jpg", np.full((60, 80, 3), 100 + i, np.uint8))
+    result = bench.bench_pipeline(folder, n_batches=2, batch_size=2, size=32)
+    assert result["photos_per_s"] > 0 and result["files"] == 3 and result["batch_size"] == 2
