@@ -26,7 +26,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CONFIGS = Path("experiments/configs/camvid")
 FIELDS = ["model", "seed", "epochs", "steps", "train_minutes", "gflops_per_frame", "params", "best_val_miou",
-          "global_accuracy", "class_accuracy", "miou", "bf1", "run"]
+          "global_accuracy", "class_accuracy", "miou", "bf1", "overrides", "run"]
 METRICS = [("global_accuracy", "global acc."), ("class_accuracy", "class avg. acc."), ("miou", "mIoU"),
            ("bf1", "BF1")]
 
@@ -58,7 +58,7 @@ def run_one(model: str, seed: int, sets: list[str], runs_dir: Path) -> dict:
             "train_minutes": round(state.get("train_seconds", wall) / 60, 2),
             "gflops_per_frame": round(models.count_flops(net, h, w) / 1e9, 2), "params": net.count_params(),
             "best_val_miou": round(max(r[config.monitor] for r in history), 4),
-            **{k: round(summary[k], 4) for k, _ in METRICS}, "run": str(run)}
+            **{k: round(summary[k], 4) for k, _ in METRICS}, "overrides": " ".join(sets), "run": str(run)}
 
 
 def write_table(rows: list[dict], out: Path) -> None:
@@ -69,7 +69,9 @@ def write_table(rows: list[dict], out: Path) -> None:
         by_model.setdefault(r["model"], []).append(r)
     lines = ["# CamVid (11 classes, void ignored): architectures trained to a plateau, several seeds", "",
              f"Written by `python experiments/camvid/study.py` on {platform.machine()} with {os.cpu_count()} "
-             "CPU cores. Validation frames (101) scored at 360x480; mean ± standard deviation over seeds.", "",
+             "CPU cores. Validation frames (101) scored at 360x480; mean ± standard deviation over seeds.",
+             "Config overrides: " + ("; ".join(sorted({f"{r['model']}: `{r['overrides']}`" for r in rows if r.get("overrides")}))
+                                     or "none (each model's config as committed)") + ".", "",
              "| model | seeds | " + " | ".join(n for _, n in METRICS) + " | epochs | steps | train min | GFLOPs/frame | params |",
              "| --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- | --- | --- | --- |"]
     for model, rs in by_model.items():
