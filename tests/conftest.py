@@ -14,7 +14,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
 
-
 @pytest.fixture(scope="session")
 def receipts_dir() -> Path:
     """The real receipt photos of ../shared (read-only); skips where the folder is absent."""
