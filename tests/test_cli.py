@@ -372,6 +372,7 @@ def test_calibrate_without_empty_photos_keeps_the_threshold(bright_model, tmp_pa
     assert json.loads(model.with_suffix(".json").read_text()) == {"min_score": 0.7}
 
 
+@pytest.mark.filterwarnings("ignore:model name 'default' is deprecated:DeprecationWarning")  # the old name, on purpose
 def test_calibrate_a_packaged_model_refuses_and_writes_nothing(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     pairs = _calibration_set(tmp_path, with_empty=True)
@@ -445,6 +446,7 @@ def test_bench_help_lists_every_benchmark_with_a_line():
         assert any(line.split()[:1] == [name] and len(line.split()) > 3 for line in lines), name
 
 
+@pytest.mark.filterwarnings("ignore:model name 'default' is deprecated:DeprecationWarning")  # the old name, on purpose
 def test_calibrate_a_packaged_model_to_a_copy(tmp_path):
     from fcnlib.predict import Predictor
 

@@ -259,6 +259,7 @@ def test_calibrate_writes_min_score_inside_a_segmenter_file(tmp_path):
     assert [f.corners is not None for f in found] == [True, True, True, False, False]
 
 
+@pytest.mark.filterwarnings("ignore:model name 'default' is deprecated:DeprecationWarning")  # the old name, on purpose
 def test_calibrate_refuses_a_preset_and_writes_nothing(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     data.write_pairs(_labelled_set(tmp_path, 1, 1), tmp_path / "val.txt")
