@@ -298,10 +298,11 @@ def extract_latency(folder, repeats: int = 2) -> dict:
 
 
 def extract_folder_rss(folder, n: int) -> float:
-    """Peak RSS (MB) of this process after `fcnlib.predict.extract_files` wrote the receipts of the first
+    """Peak RSS (MB) of this process after `fcnlib.outputs.extract_files` wrote the receipts of the first
     `n` photos of `folder` (as `fcn extract FOLDER` does): compared across `n`, it shows whether memory
     grows with the number of photos."""
-    from fcnlib.predict import extract_files, load_pretrained
+    from fcnlib.outputs import extract_files
+    from fcnlib.predict import load_pretrained
 
     photos = sorted(Path(folder).glob("*.jpg"))[:n]
     with tempfile.TemporaryDirectory() as out:

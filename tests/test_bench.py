@@ -13,3 +13,12 @@ def test_bench_pipeline_on_a_photo_folder(tmp_path):
         save_image(folder / f"p{i}.jpg", np.full((60, 80, 3), 100 + i, np.uint8))
     result = bench.bench_pipeline(folder, n_batches=2, batch_size=2, size=32)
     assert result["photos_per_s"] > 0 and result["files"] == 3 and result["batch_size"] == 2
+
+
+def test_extract_folder_rss_runs_the_cli_writer_on_a_folder(tmp_path):
+    from fcnlib import synth
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    save_image(folder / "a.jpg", synth.render(synth.photo_rng(3, 0), 200, 150)[0])
+    assert bench.extract_folder_rss(folder, 1) > 0
