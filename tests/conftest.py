@@ -54,14 +54,3 @@ def tiny_run(tiny_synth, tmp_path_factory) -> Path:
 
     return train.train(tiny_config(tiny_synth, tmp_path_factory.mktemp("runs")), verbose=0)
 
-
-def pytest_collection_modifyitems(config, items):
-    """Notebook 05 needs CamVid: where ../shared/data/camvid is absent, its cells skip with the reason."""
-    from fcnlib import shared_data
-
-    if shared_data.camvid() is not None:
-        return
-    skip = pytest.mark.skip(reason=shared_data.missing_reason("CamVid (needed by notebooks/05_camvid.ipynb)"))
-    for item in items:
-        if "05_camvid" in str(getattr(item, "fspath", "")):
-            item.add_marker(skip)
