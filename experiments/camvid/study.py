@@ -25,7 +25,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CONFIGS = Path("experiments/configs/camvid")
-FIELDS = ["model", "seed", "epochs", "steps", "train_minutes", "gflops_per_frame", "params", "best_val_miou",
+FIELDS = ["model", "seed", "epochs", "best_epoch", "stopped_by", "steps", "train_minutes", "gflops_per_frame", "params", "best_val_miou",
           "global_accuracy", "class_accuracy", "miou", "bf1", "overrides", "run"]
 METRICS = [("global_accuracy", "global acc."), ("class_accuracy", "class avg. acc."), ("miou", "mIoU"),
            ("bf1", "BF1")]
@@ -54,7 +54,13 @@ def run_one(model: str, seed: int, sets: list[str], runs_dir: Path) -> dict:
     val = train.read_split(config, config.data.val)
     summary = evaluate.evaluate(predictor, val, run / "eval_val", dataset=config.data.dataset, worst=0)
     steps_per_epoch = -(-len(train.read_split(config, config.data.train)) // config.batch_size)
-    return {"model": model, "seed": seed, "epochs": len(history), "steps": len(history) * steps_per_epoch,
+    # why the run ended: early stopping on the plateau of val mIoU, the time budget, or the epoch cap
+    since_best = state["epoch"] - state["best_epoch"] - 1
+    budget = config.time_budget_minutes
+    stopped_by = ("plateau" if config.early_stopping and since_best >= config.early_stopping
+                  else "budget" if budget and state.get("train_seconds", 0) >= 60 * budget else "epochs")
+    return {"model": model, "seed": seed, "epochs": len(history), "best_epoch": state["best_epoch"] + 1,
+            "stopped_by": stopped_by, "steps": len(history) * steps_per_epoch,
             "train_minutes": round(state.get("train_seconds", wall) / 60, 2),
             "gflops_per_frame": round(models.count_flops(net, h, w) / 1e9, 2), "params": net.count_params(),
             "best_val_miou": round(max(r[config.monitor] for r in history), 4),
@@ -72,14 +78,18 @@ def write_table(rows: list[dict], out: Path) -> None:
              "CPU cores. Validation frames (101) scored at 360x480; mean ± standard deviation over seeds.",
              "Config overrides: " + ("; ".join(sorted({f"{r['model']}: `{r['overrides']}`" for r in rows if r.get("overrides")}))
                                      or "none (each model's config as committed)") + ".", "",
-             "| model | seeds | " + " | ".join(n for _, n in METRICS) + " | epochs | steps | train min | GFLOPs/frame | params |",
-             "| --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- | --- | --- | --- |"]
+             "A run ends on the plateau when val mIoU has not improved for the config's `early_stopping` epochs, "
+             "else on its time budget (not converged: counted in the `plateau` column).", "",
+             "| model | seeds | " + " | ".join(n for _, n in METRICS)
+             + " | plateau | epochs | best epoch | steps | train min | GFLOPs/frame | params |",
+             "| --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- | --- | --- | --- | --- | --- |"]
     for model, rs in by_model.items():
         def ms(key, digits=3):
             v = np.array([float(r[key]) for r in rs])
             return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if len(v) > 1 else 0:.{digits}f}"
+        plateau = sum(r.get("stopped_by") == "plateau" for r in rs)
         lines.append(f"| {model} | {len(rs)} | " + " | ".join(ms(k) for k, _ in METRICS)
-                     + f" | {ms('epochs', 1)} | {ms('steps', 0)} | {ms('train_minutes', 1)} | "
+                     + f" | {plateau} of {len(rs)} | {ms('epochs', 1)} | {ms('best_epoch', 1)} | {ms('steps', 0)} | {ms('train_minutes', 1)} | "
                      f"{rs[0]['gflops_per_frame']} | {int(rs[0]['params']):,} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
     import matplotlib
