@@ -88,8 +88,11 @@ def _models(args) -> int:
 def _train(args) -> int:
     from fcnlib import train
 
+    if args.time_budget_minutes is not None and not args.resume:
+        raise SystemExit("fcn train: --time-budget-minutes goes with --resume RUN_DIR; for a new run, "
+                         "--set time_budget_minutes=MIN")
     if args.resume:
-        run = train.resume(args.resume)
+        run = train.resume(args.resume, time_budget_minutes=args.time_budget_minutes)
     else:
         if not args.config:
             raise SystemExit("fcn train: give a CONFIG file or --resume RUN_DIR")
@@ -443,6 +446,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config entry, e.g. --set epochs=5 --set data.image_size=[128,128]")
     s.add_argument("--resume", metavar="RUN_DIR")
+    s.add_argument("--time-budget-minutes", type=float, metavar="MIN",
+                   help="with --resume: the run's new time budget (total training minutes); a run its budget "
+                        "stopped goes on, e.g. to its plateau")
     s.set_defaults(func=_train)
 
     model_help = "a .keras file, or 'default' (the packaged receipt model)"

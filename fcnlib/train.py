@@ -789,21 +789,51 @@ def read_state(run: Path) -> dict:
     return state
 
 
-def resume(run_dir: str | Path, verbose: int | str = "auto") -> Path | None:
+def stopped_by(config: TrainConfig, state: dict) -> str:
+    """Why a finished run ended: "plateau" (early stopping), "budget" (`time_budget_minutes`) or
+    "epochs" (the configured number of epochs, or a NaN loss)."""
+    since_best = state["epoch"] - (state.get("best_epoch") if state.get("best_epoch") is not None else -1) - 1
+    if config.early_stopping and since_best >= config.early_stopping:
+        return "plateau"
+    budget = config.time_budget_minutes
+    if budget is not None and state.get("train_seconds", 0.0) >= 60 * budget and state["epoch"] < config.epochs:
+        return "budget"
+    return "epochs"
+
+
+def resume(run_dir: str | Path, verbose: int | str = "auto", time_budget_minutes: float | None = None) -> Path | None:
     """Continue an interrupted run from `latest.keras` and `state.json`.
 
     Refuses (FileNotFoundError naming the file) when `latest.keras` is gone although the state
     records training done: restarting from random weights under the old epoch counter and history
     would silently give a worse model. (`best.keras` is no substitute: it lacks the optimizer state
     and the epochs after the best one.) A run stopped before its first checkpoint starts over.
+
+    `time_budget_minutes` replaces the run's budget (total training time, all sessions together; the
+    run's config.yaml records it). A finished run that its budget stopped goes on with a larger one,
+    e.g. to reach the plateau of a study run: its early-stopping and learning-rate counters carry on.
+    A run that ended on its plateau or its epoch count stays finished.
+
+    Example:
+
+    >>> resume("runs/camvid-unet-s0-20261201-120000", time_budget_minutes=30)  # doctest: +SKIP
     """
     run = Path(run_dir)
     if not (run / CONFIG_FILE).exists():
         raise FileNotFoundError(f"{run}: not a run folder (no {CONFIG_FILE})")
     config = load_config(run / CONFIG_FILE)
     state = read_state(run)
+    if time_budget_minutes is not None:
+        extend = state.get("finished") and stopped_by(config, state) == "budget"
+        config = dataclasses.replace(config, time_budget_minutes=time_budget_minutes).checked()
+        if extend and stopped_by(config, state) == "budget":
+            raise ValueError(f"{run}: {time_budget_minutes} min is not more than the {state['train_seconds'] / 60:.1f} "
+                             f"min the run has trained; give a larger time budget")
+        save_config(config, run / CONFIG_FILE)
+        if extend:
+            state["finished"] = False
     if state.get("finished"):
-        print(f"{run}: already finished ({state['epoch']} epochs)")
+        print(f"{run}: already finished ({state['epoch']} epochs, stopped by {stopped_by(config, state)})")
         return run
     latest = run / "latest.keras"
     if not latest.exists() and (state["epoch"] > 0 or state.get("batches_in_epoch") or state["history"]):

@@ -584,6 +584,38 @@ def test_time_budget_stops_after_the_epoch_that_passes_it(tiny_synth, tmp_path):
     assert len(json.loads((unbounded / "state.json").read_text())["history"]) == 2
 
 
+def test_resume_with_a_larger_time_budget_extends_a_run_its_budget_stopped(tiny_synth, tmp_path):
+    # a study run capped by its budget goes on towards its plateau; one that ended on its epoch count
+    # (or plateau) stays finished, and a budget that is not larger is refused
+    run = train.train(tiny_config(tiny_synth, tmp_path, epochs=3, early_stopping=0, time_budget_minutes=1e-4),
+                      verbose=0)
+    state = train.read_state(run)
+    assert len(state["history"]) == 1 and train.stopped_by(train.load_config(run / "config.yaml"), state) == "budget"
+    with pytest.raises(ValueError, match="larger time budget"):
+        train.resume(run, verbose=0, time_budget_minutes=1e-4)
+    assert train.resume(run, verbose=0, time_budget_minutes=60) == run
+    state = train.read_state(run)
+    config = train.load_config(run / "config.yaml")
+    assert len(state["history"]) == 3 and state["finished"] and config.time_budget_minutes == 60
+    assert train.stopped_by(config, state) == "epochs"
+    train.resume(run, verbose=0, time_budget_minutes=120)  # finished on its epochs: nothing more to train
+    assert len(train.read_state(run)["history"]) == 3
+
+
+def test_stopped_by_names_the_plateau():
+    config = train.TrainConfig(epochs=50, early_stopping=3, time_budget_minutes=1.0)
+    assert train.stopped_by(config, {"epoch": 10, "best_epoch": 6, "train_seconds": 90}) == "plateau"
+    assert train.stopped_by(config, {"epoch": 10, "best_epoch": 7, "train_seconds": 90}) == "budget"
+    assert train.stopped_by(config, {"epoch": 50, "best_epoch": 49, "train_seconds": 90}) == "epochs"
+
+
+def test_cli_time_budget_flag_needs_resume(tmp_path):
+    from fcnlib import cli
+
+    with pytest.raises(SystemExit, match="--resume"):
+        cli.main(["train", str(tmp_path / "c.yaml"), "--time-budget-minutes", "5"])
+
+
 def test_time_budget_must_be_positive(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("time_budget_minutes: 0\n")

@@ -4,7 +4,8 @@ several seeds, scored on the validation frames at 360x480 the way the literature
 Every (model, seed) run is one `fcn train` of its config with `seed=S` (early stopping on validation
 mIoU ends it), then `fcn evaluate` of its best.keras on SegNet's val.txt. Each finished run is appended
 to `OUT/runs.csv` at once, so the study can be stopped and continued (runs already in the file are skipped)
-and split over sessions or machines. `--table` only rebuilds OUT/table.md (mean ± std over seeds) and OUT/plot.png (error bars) from runs.csv.
+and split over sessions or machines; `--extend MIN` resumes the runs their time budget stopped, with a
+larger budget, towards their plateau. `--table` only rebuilds OUT/table.md (mean ± std over seeds) and OUT/plot.png (error bars) from runs.csv.
 
 Usage (from the repository root, with ../shared/data/camvid):
     python experiments/camvid/study.py --models segnet_basic segnet_basic_upsample unet fcn8s unet_vgg16 \
@@ -19,7 +20,6 @@ import csv
 import json
 import os
 import platform
-import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -39,14 +39,20 @@ def done_runs(path: Path) -> list[dict]:
 
 
 def run_one(model: str, seed: int, sets: list[str], runs_dir: Path) -> dict:
-    from fcnlib import evaluate, models, predict, train
+    from fcnlib import train
 
     config = train.load_config(CONFIGS / f"{model}.yaml",
                                [f"seed={seed}", f"output_dir={runs_dir}", f"name=camvid-{model}-s{seed}", *sets])
-    started = time.perf_counter()
     run = train.train(config, verbose=2)
-    wall = time.perf_counter() - started
-    state = json.loads((run / "state.json").read_text())
+    return score_run(model, seed, run, " ".join(sets))
+
+
+def score_run(model: str, seed: int, run: Path, overrides: str) -> dict:
+    """The study row of a finished run folder: its budget, why it stopped, and `fcn evaluate` on val."""
+    from fcnlib import evaluate, models, predict, train
+
+    config = train.load_config(run / train.CONFIG_FILE)
+    state = train.read_state(run)
     history = state["history"]
     predictor = predict.Predictor.load(run / "best.keras")
     net = predictor.model.network if hasattr(predictor.model, "network") else predictor.model
@@ -54,17 +60,37 @@ def run_one(model: str, seed: int, sets: list[str], runs_dir: Path) -> dict:
     val = train.read_split(config, config.data.val)
     summary = evaluate.evaluate(predictor, val, run / "eval_val", dataset=config.data.dataset, worst=0)
     steps_per_epoch = -(-len(train.read_split(config, config.data.train)) // config.batch_size)
-    # why the run ended: early stopping on the plateau of val mIoU, the time budget, or the epoch cap
-    since_best = state["epoch"] - state["best_epoch"] - 1
-    budget = config.time_budget_minutes
-    stopped_by = ("plateau" if config.early_stopping and since_best >= config.early_stopping
-                  else "budget" if budget and state.get("train_seconds", 0) >= 60 * budget else "epochs")
     return {"model": model, "seed": seed, "epochs": len(history), "best_epoch": state["best_epoch"] + 1,
-            "stopped_by": stopped_by, "steps": len(history) * steps_per_epoch,
-            "train_minutes": round(state.get("train_seconds", wall) / 60, 2),
+            "stopped_by": train.stopped_by(config, state), "steps": len(history) * steps_per_epoch,
+            "train_minutes": round(state.get("train_seconds", 0.0) / 60, 2),
             "gflops_per_frame": round(models.count_flops(net, h, w) / 1e9, 2), "params": net.count_params(),
             "best_val_miou": round(max(r[config.monitor] for r in history), 4),
-            **{k: round(summary[k], 4) for k, _ in METRICS}, "overrides": " ".join(sets), "run": str(run)}
+            **{k: round(summary[k], 4) for k, _ in METRICS}, "overrides": overrides, "run": str(run)}
+
+
+def extend_runs(csv_path: Path, minutes: float, models: list[str], seeds: list[int]) -> None:
+    """Runs of runs.csv that their time budget stopped, resumed with `minutes` of budget in all (their
+    early-stopping counters carry on), scored again and their rows replaced, one at a time."""
+    from fcnlib import train
+
+    for i, row in enumerate(done_runs(csv_path)):
+        if row["stopped_by"] != "budget" or row["model"] not in models or int(row["seed"]) not in seeds:
+            continue
+        run = train.resume(row["run"], verbose=2, time_budget_minutes=minutes)
+        rows = done_runs(csv_path)
+        rows[i] = score_run(row["model"], int(row["seed"]), run, row["overrides"]
+                            + f" (extended: time_budget_minutes={minutes:g})")
+        write_rows(csv_path, rows)
+        print(json.dumps(rows[i]))
+
+
+def write_rows(csv_path: Path, rows: list[dict]) -> None:
+    tmp = csv_path.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    tmp.replace(csv_path)
 
 
 def write_table(rows: list[dict], out: Path) -> None:
@@ -118,11 +144,16 @@ def main() -> None:
     ap.add_argument("-o", "--output", default="experiments/results/camvid")
     ap.add_argument("--runs", default="data/camvid-study", help="where the run folders go (git-ignored)")
     ap.add_argument("--table", action="store_true", help="only rebuild the table and the plot from runs.csv")
+    ap.add_argument("--extend", type=float, metavar="MIN",
+                    help="resume the runs of runs.csv (of --models and --seeds) that their time budget stopped, "
+                         "with MIN minutes of budget in all, towards their plateau")
     args = ap.parse_args()
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "runs.csv"
-    if not args.table:
+    if args.extend:
+        extend_runs(csv_path, args.extend, args.models, args.seeds)
+    elif not args.table:
         done = {(r["model"], int(r["seed"])) for r in done_runs(csv_path)}
         for model in args.models:
             for seed in args.seeds:
@@ -130,12 +161,7 @@ def main() -> None:
                     print(f"{model} seed {seed}: in {csv_path}, skipped")
                     continue
                 row = run_one(model, seed, args.set, Path(args.runs))
-                new = not csv_path.is_file()
-                with open(csv_path, "a", newline="") as f:
-                    w = csv.DictWriter(f, fieldnames=FIELDS)
-                    if new:
-                        w.writeheader()
-                    w.writerow(row)
+                write_rows(csv_path, [*done_runs(csv_path), row])
                 print(json.dumps(row))
     rows = done_runs(csv_path)
     if rows:
