@@ -297,6 +297,7 @@ def test_simplify_polyline_keeps_the_vertices_skimage_keeps():
         r = 50 + rng.normal(0, rng.choice([0.5, 3.0, 10.0]), k)
         c = np.c_[100 + r * np.sin(t), 100 + r * np.cos(t)]
         contours.append(np.vstack([c, c[:1]]))
+        contours.append(np.round(contours[-1] * 2) / 2)  # on a half-pixel grid: points tie for farthest
     mask = synth.render(synth.photo_rng(5, 0))[1]
     contours += skimage.measure.find_contours(mask.astype(float), 0.5)
     for c in contours:
