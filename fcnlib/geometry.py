@@ -96,6 +96,9 @@ def simplify_polyline(pts, tolerance: float) -> np.ndarray:
     pts = np.asarray(pts)
     if tolerance <= 0 or len(pts) < 3:
         return pts
+    xy = pts.astype(float)
+    px, py = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    xs, ys = px.tolist(), py.tolist()  # the segment ends as Python floats: cheap scalar arithmetic
     keep = np.zeros(len(pts), bool)
     keep[[0, -1]] = True
     stack = [(0, len(pts) - 1)]
@@ -103,17 +106,20 @@ def simplify_polyline(pts, tolerance: float) -> np.ndarray:
         start, end = stack.pop()
         if end - start < 2:
             continue
-        a, b, inner = pts[start].astype(float), pts[end].astype(float), pts[start + 1:end].astype(float)
-        ab = b - a
-        to_a, to_b = inner - a, inner - b
-        inside = (to_a[:, 0] * ab[0] + to_a[:, 1] * ab[1] > 0) & (-to_b[:, 0] * ab[0] - to_b[:, 1] * ab[1] > 0)
-        angle = -np.arctan2(ab[0], ab[1])  # the normal of the segment, as skimage computes it
-        cross = np.abs(inner[:, 0] * np.cos(angle) + inner[:, 1] * np.sin(angle)
-                       - (a[1] * np.sin(angle) + a[0] * np.cos(angle)))
-        ends = np.minimum(np.hypot(to_a[:, 0], to_a[:, 1]), np.hypot(to_b[:, 0], to_b[:, 1]))
-        dist = np.where(inside, cross, ends)
-        if np.any(dist > tolerance):
-            split = start + 1 + int(np.argmax(dist))
+        ax, ay, bx, by = xs[start], ys[start], xs[end], ys[end]
+        abx, aby = bx - ax, by - ay
+        ix, iy = px[start + 1:end], py[start + 1:end]
+        to_ax, to_ay, to_bx, to_by = ix - ax, iy - ay, ix - bx, iy - by
+        # projects inside the segment: (p - a).ab > 0 and (b - p).ab > 0 (negating is exact)
+        inside = (to_ax * abx + to_ay * aby > 0) & (to_bx * abx + to_by * aby < 0)
+        angle = -np.arctan2(abx, aby)  # the normal of the segment, as skimage computes it
+        cos, sin = float(np.cos(angle)), float(np.sin(angle))
+        dist = np.abs(ix * cos + iy * sin - (ay * sin + ax * cos))
+        if not inside.all():  # beyond an end: the distance to the nearer end
+            dist = np.where(inside, dist, np.minimum(np.hypot(to_ax, to_ay), np.hypot(to_bx, to_by)))
+        far = int(dist.argmax())
+        if dist[far] > tolerance:
+            split = start + 1 + far
             keep[split] = True
             stack += [(split, end), (start, split)]
     return pts[keep]

@@ -467,17 +467,18 @@ class RefineSettings:
 
 def _bilinear(img: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bilinear samples (..., C) float32 of uint8/float img (h, w, C) at (x, y), and a bool mask of the
-    points that lie inside the image."""
-    h, w = img.shape[:2]
+    points that lie inside the image. A C-contiguous `img` is gathered without a copy."""
+    h, w, channels = img.shape
     inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
-    x = np.clip(x, 0, w - 1.001)
-    y = np.clip(y, 0, h - 1.001)
+    x = np.minimum(np.maximum(x, 0), w - 1.001)
+    y = np.minimum(np.maximum(y, 0), h - 1.001)
     x0 = x.astype(np.intp)
     y0 = y.astype(np.intp)
     fx = (x - x0).astype(np.float32)[..., None]
     fy = (y - y0).astype(np.float32)[..., None]
-    a, b = img[y0, x0].astype(np.float32), img[y0, x0 + 1].astype(np.float32)
-    c, d = img[y0 + 1, x0].astype(np.float32), img[y0 + 1, x0 + 1].astype(np.float32)
+    i = y0 * w + x0  # flat indices: one take of the four neighbours is much cheaper than 2-D fancy indexing
+    neighbours = np.take(img.reshape(h * w, channels), np.stack([i, i + 1, i + w, i + w + 1]), axis=0)
+    a, b, c, d = neighbours.astype(np.float32)
     return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy, inside
 
 
@@ -493,10 +494,12 @@ def _edge_offsets(img: np.ndarray, p0: np.ndarray, u: np.ndarray, outward: np.nd
     centre = np.zeros_like(t) if base is None else np.asarray(base, np.float64)
     tau = np.linspace(-cfg.smooth, cfg.smooth, 3)  # band along the edge, averaged
     across = centre[:, None] + d[None, :]  # (N, D)
-    pts = (p0 + (t[:, None, None, None] + tau[None, None, :, None]) * u
-           + across[:, :, None, None] * outward)  # (N, D, T, 2)
-    values, inside = _bilinear(img, pts[..., 0], pts[..., 1])
-    prof = values.mean(axis=2)  # (N, D, C)
+    along = tau[:, None, None] + t[None, :, None]  # (T, N, 1): the band first, so its mean adds whole blocks
+    x = p0[0] + along * u[0] + across * outward[0]  # (T, N, D)
+    y = p0[1] + along * u[1] + across * outward[1]
+    values, inside = _bilinear(img, x, y)  # (T, N, D, C)
+    prof = values.sum(axis=0)
+    prof /= len(tau)  # (N, D, C): the band's mean, as values.mean() would give it
     prof = (prof[:, :-2] + 2 * prof[:, 1:-1] + prof[:, 2:]) / 4  # [1 2 1] across
     grad = (prof[:, 2:] - prof[:, :-2]) / (2 * step)  # (N, D - 4, C): centred derivative
     strength = np.sqrt((grad ** 2).sum(axis=-1))
@@ -513,7 +516,7 @@ def _edge_offsets(img: np.ndarray, p0: np.ndarray, u: np.ndarray, outward: np.nd
     offset = centre + dd[k] + np.clip(frac, -0.5, 0.5) * step
     # profiles may leave the photo (a sheet at its border): samples there repeat the border pixel (no
     # step); the step found must itself lie inside
-    at_peak = inside[rows, k + 2].all(axis=-1)
+    at_peak = inside[:, rows, k + 2].all(axis=0)
     ok = at_peak & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
     return t, offset, ok
 
@@ -610,6 +613,7 @@ def refine_corners(image, corners, settings: RefineSettings | None = None,
     img = np.asarray(image)
     if img.ndim == 2:
         img = img[..., None]
+    img = np.ascontiguousarray(img)  # once here, so that every `_bilinear` gathers from it without a copy
     q = np.asarray(corners, dtype=np.float64).reshape(4, 2)
     centre = q.mean(axis=0)
     rng = np.random.default_rng(0)

@@ -34,12 +34,22 @@ SEGMENTER_CLASS = "Segmenter"
 SEGMENTER_PACKAGE = "fcnlib"
 
 
+def _float_plane(plane: np.ndarray) -> Image.Image:
+    """A (h, w) array as a PIL float ("F") image of its values as float32; uint8 is widened by PIL
+    (exact), which spares a float copy of the photo."""
+    if plane.dtype == np.uint8:
+        return Image.fromarray(np.ascontiguousarray(plane)).convert("F")
+    return Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32), "F")
+
+
 def _resize_planes(x: np.ndarray, size: tuple[int, int], resample) -> np.ndarray:
-    """Resize a float32 (h, w, C) array to `size` (H, W), channel by channel in PIL's float mode."""
+    """Resize an (h, w, C) array, taken as float32, to `size` (H, W): float32, channel by channel in
+    PIL's float mode."""
     h, w = int(size[0]), int(size[1])
-    planes = [np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c], dtype=np.float32), "F")
-                         .resize((w, h), resample)) for c in range(x.shape[-1])]
-    return np.stack(planes, -1)
+    out = np.empty((h, w, x.shape[-1]), np.float32)
+    for c in range(x.shape[-1]):
+        out[..., c] = _float_plane(x[..., c]).resize((w, h), resample)
+    return out
 
 
 def _bilinear_axis(x: np.ndarray, size: int, axis: int) -> np.ndarray:
@@ -90,8 +100,7 @@ class Preprocessor:
         """One photo (uint8 (h, w, 3), or float already in 0..255 / model scale) as a float32 network
         input of `image_size`, with its `Placement` in that input."""
         arr = np.asarray(photo)
-        x = arr.astype(np.float32)
-        x = x[..., None] if x.ndim == 2 else x
+        x = arr[..., None] if arr.ndim == 2 else arr  # made float32 plane by plane, in `_resize_planes`
         height, width = self.image_size
         h, w = x.shape[:2]
         if self.resize == "stretch":

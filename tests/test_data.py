@@ -105,6 +105,31 @@ def test_orientation_tf_matches_pil_for_all_8(tmp_path):
         assert np.array_equal(orient(arr, o).numpy(), expected), o
 
 
+def test_open_image_reduced_turns_all_8_orientations_as_pil_does(tmp_path):
+    # the photo is turned upright in place (no copy when it already is): the same pixels as PIL's
+    # exif_transpose of the decoded (or box-reduced) image, for JPEG and PNG, at full and reduced size
+    from PIL import ImageOps
+
+    arr = np.random.default_rng(2).integers(0, 255, (48, 64, 3), np.uint8)
+    for o in range(1, 9):
+        for ext in ("png", "jpg"):
+            im = Image.fromarray(arr)
+            exif = im.getexif()
+            exif[0x0112] = o
+            path = tmp_path / f"o{o}.{ext}"
+            im.save(path, exif=exif.tobytes())
+            for long_side, scale in ((None, 1), (32, 2), (16, 4)):
+                got = data.open_image_reduced(path, long_side)
+                ref = Image.open(path)
+                if scale > 1 and ext == "jpg":
+                    ref.draft("RGB", (64 // scale, 48 // scale))
+                want = ImageOps.exif_transpose(ref).convert("RGB")
+                if scale > 1 and ext == "png":
+                    want = want.reduce(scale)
+                assert got.scale == scale and got.size == ((48, 64) if o < 5 else (64, 48)), (o, ext, long_side)
+                assert np.array_equal(np.asarray(got.image), np.asarray(want)), (o, ext, long_side)
+
+
 def test_read_mask_modes_and_values(tmp_path):
     m = np.array([[0, 1, 2], [2, 1, 0]], np.uint8)
     assert np.array_equal(data.read_mask(save(tmp_path / "l.png", m)), m)

@@ -297,6 +297,7 @@ def test_simplify_polyline_keeps_the_vertices_skimage_keeps():
         r = 50 + rng.normal(0, rng.choice([0.5, 3.0, 10.0]), k)
         c = np.c_[100 + r * np.sin(t), 100 + r * np.cos(t)]
         contours.append(np.vstack([c, c[:1]]))
+        contours.append(np.round(contours[-1] * 2) / 2)  # on a half-pixel grid: points tie for farthest
     mask = synth.render(synth.photo_rng(5, 0))[1]
     contours += skimage.measure.find_contours(mask.astype(float), 0.5)
     for c in contours:
@@ -364,6 +365,98 @@ def test_refine_corners_keeps_a_side_whose_edge_lies_beyond_the_search_strip():
     refined, sides = pp.refine_corners(photo, coarse, pp.RefineSettings(search=8.0, prior=10.0), return_edges=True)
     assert not sides[1] and sides[[0, 2, 3]].all()
     assert np.abs(refined[1:3, 0] - coarse[1:3, 0]).max() < 3.0  # still on the coarse right side
+
+
+
+def reference_bilinear(img, x, y):
+    """`pp._bilinear` as first written (2-D fancy indexing, a cast per gather): the reference for the faster one."""
+    h, w = img.shape[:2]
+    inside = (x >= 0) & (x <= w - 1) & (y >= 0) & (y <= h - 1)
+    x = np.clip(x, 0, w - 1.001)
+    y = np.clip(y, 0, h - 1.001)
+    x0 = x.astype(np.intp)
+    y0 = y.astype(np.intp)
+    fx = (x - x0).astype(np.float32)[..., None]
+    fy = (y - y0).astype(np.float32)[..., None]
+    a, b = img[y0, x0].astype(np.float32), img[y0, x0 + 1].astype(np.float32)
+    c, d = img[y0 + 1, x0].astype(np.float32), img[y0 + 1, x0 + 1].astype(np.float32)
+    return (a + (b - a) * fx) * (1 - fy) + (c + (d - c) * fx) * fy, inside
+
+
+def reference_edge_offsets(img, p0, u, outward, length, cfg, base=None):
+    """`pp._edge_offsets` as first written ((N, D, T, 2) points, the band's mean over axis 2)."""
+    step = 0.5
+    d = np.arange(-cfg.search - 2 * step, cfg.search + 2 * step + 1e-9, step)
+    t = np.linspace(cfg.end_margin, 1 - cfg.end_margin, cfg.samples) * length
+    centre = np.zeros_like(t) if base is None else np.asarray(base, np.float64)
+    tau = np.linspace(-cfg.smooth, cfg.smooth, 3)
+    across = centre[:, None] + d[None, :]
+    pts = (p0 + (t[:, None, None, None] + tau[None, None, :, None]) * u
+           + across[:, :, None, None] * outward)
+    values, inside = reference_bilinear(img, pts[..., 0], pts[..., 1])
+    prof = values.mean(axis=2)
+    prof = (prof[:, :-2] + 2 * prof[:, 1:-1] + prof[:, 2:]) / 4
+    grad = (prof[:, 2:] - prof[:, :-2]) / (2 * step)
+    strength = np.sqrt((grad ** 2).sum(axis=-1))
+    dd = d[2:-2]
+    weighted = strength * np.exp(-0.5 * (dd / (cfg.prior * cfg.search)) ** 2)
+    k = np.argmax(weighted, axis=1)
+    rows = np.arange(len(t))
+    peak = strength[rows, k]
+    km, kp = np.clip(k - 1, 0, len(dd) - 1), np.clip(k + 1, 0, len(dd) - 1)
+    ym, y0, yp = weighted[rows, km], weighted[rows, k], weighted[rows, kp]
+    denom = ym - 2 * y0 + yp
+    frac = np.where(denom < 0, 0.5 * (ym - yp) / np.where(denom < 0, denom, -1.0), 0.0)
+    offset = centre + dd[k] + np.clip(frac, -0.5, 0.5) * step
+    at_peak = inside[rows, k + 2].all(axis=-1)
+    ok = at_peak & (peak >= cfg.min_contrast) & (k > 0) & (k < len(dd) - 1)
+    return t, offset, ok
+
+
+def refine_scenes():
+    """(image, coarse corners, settings): colour, grey and float photos, a sheet cut by the photo's border."""
+    rgb = paper_scene(PERSPECTIVE, seed=3).astype(np.int16)
+    rgb[..., 0] = np.clip(rgb[..., 0] * 0.8 + 30, 0, 255)  # channels that differ: a coloured table
+    rgb[..., 2] = np.clip(255 - rgb[..., 2] * 0.6, 0, 255)
+    rgb = rgb.astype(np.uint8)
+    cut = PERSPECTIVE + [[-50.0, -40.0], [0, 0], [0, 0], [0, 0]]  # the top-left corner outside the photo
+    far = PERSPECTIVE + [[0, 0], [25.0, 0], [25.0, 0], [0, 0]]  # the right side beyond the strip: kept coarse
+    return [(paper_scene(PERSPECTIVE), nudged(PERSPECTIVE), pp.RefineSettings(search=14.0)),
+            (rgb, nudged(PERSPECTIVE, (-5.0, 6.0), -2.0), pp.RefineSettings()),
+            (rgb, nudged(PERSPECTIVE), pp.RefineSettings(search=8.0, curve="line", second_pass=0.0)),
+            (paper_scene(PERSPECTIVE, seed=1)[..., 0], nudged(PERSPECTIVE), pp.RefineSettings(search=10.0)),
+            (paper_scene(PERSPECTIVE, seed=2).astype(np.float64) / 3, nudged(PERSPECTIVE), pp.RefineSettings(min_contrast=2.0)),
+            (paper_scene(cut, seed=4), nudged(cut, (3.0, 3.0)), pp.RefineSettings(search=12.0)),
+            (paper_scene(PERSPECTIVE), far, pp.RefineSettings(search=8.0, prior=10.0))]
+
+
+def test_bilinear_and_edge_offsets_equal_their_reference_implementations():
+    # the faster sampling (one flat gather of the four neighbours, the band first) gives the same numbers
+    rng = np.random.default_rng(0)
+    for img, _, cfg in refine_scenes():
+        img3 = img[..., None] if img.ndim == 2 else img
+        x, y = rng.uniform(-3, img3.shape[1] + 2, (3, 40, 7)), rng.uniform(-3, img3.shape[0] + 2, (3, 40, 7))
+        for got, want in zip(pp._bilinear(np.ascontiguousarray(img3), x, y), reference_bilinear(img3, x, y)):
+            assert got.dtype == want.dtype and np.array_equal(got, want)
+        p0, p1 = np.array([40.5, 330.25]), np.array([60.0, 49.75])  # the left side, upwards
+        length = float(np.hypot(*(p1 - p0)))
+        u = (p1 - p0) / length
+        outward = np.array([u[1], -u[0]])
+        for base in (None, rng.normal(0, 2, cfg.samples)):
+            got = pp._edge_offsets(np.ascontiguousarray(img3), p0, u, outward, length, cfg, base)
+            want = reference_edge_offsets(img3, p0, u, outward, length, cfg, base)
+            for g, w in zip(got, want):
+                assert g.dtype == w.dtype and np.array_equal(g, w)
+
+
+def test_refine_corners_gives_the_corners_of_the_reference_sampling(monkeypatch):
+    # whole refinements, faster sampling against the reference one: identical corners and sides
+    runs = [pp.refine_corners(img, coarse, cfg, return_edges=True) for img, coarse, cfg in refine_scenes()]
+    monkeypatch.setattr(pp, "_edge_offsets", reference_edge_offsets)
+    for (img, coarse, cfg), (corners, sides) in zip(refine_scenes(), runs):
+        want, want_sides = pp.refine_corners(img, coarse, cfg, return_edges=True)
+        assert np.array_equal(corners, want) and np.array_equal(sides, want_sides)
+    assert any(sides.all() for _, sides in runs) and any(not sides.all() for _, sides in runs)
 
 
 def save_jpeg(path, photo, orientation: int | None = None):

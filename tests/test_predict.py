@@ -307,6 +307,47 @@ def test_preprocessor_resizes_as_the_training_pipeline(tmp_path):
         assert np.abs(back - want_place.to_original(prob)).max() < 1e-4
 
 
+def reference_prepare(pre, photo):
+    """`Preprocessor.prepare` as first written (the photo made float32 whole, each plane copied into a
+    float PIL image): the reference for the faster one."""
+    from PIL import Image
+
+    arr = np.asarray(photo)
+    x = arr.astype(np.float32)
+    x = x[..., None] if x.ndim == 2 else x
+    height, width = pre.image_size
+    h, w = x.shape[:2]
+    if pre.resize == "stretch":
+        top, left, nh, nw = 0, 0, height, width
+    else:
+        s = min(height / h, width / w)
+        nh, nw = int(np.clip(np.round(h * s), 1, height)), int(np.clip(np.round(w * s), 1, width))
+        top, left = (height - nh) // 2, (width - nw) // 2
+    resized = np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c], dtype=np.float32), "F")
+                                   .resize((nw, nh), Image.Resampling.BILINEAR)) for c in range(x.shape[-1])], -1)
+    if arr.dtype == np.uint8:
+        resized = np.clip(resized, 0, 255) * np.float32(pre.scale) + np.float32(pre.offset)
+    out = np.zeros((height, width, x.shape[-1]), np.float32)
+    out[top:top + nh, left:left + nw] = resized
+    return out[..., 0] if arr.ndim == 2 else out
+
+
+def test_preprocessor_gives_the_network_the_input_of_the_reference_resize():
+    # the faster prepare (uint8 planes widened by PIL, no float copy of the photo) feeds the network the
+    # very same numbers, for colour, grey and float photos and both resize policies
+    from fcnlib.spec import Preprocessor
+
+    rng = np.random.default_rng(3)
+    rgb = rng.integers(0, 256, (301, 217, 3), dtype=np.uint8)
+    photos = [rgb, rgb[::-1, ::2], rgb[..., 1], rgb.astype(np.float32) / 255, rgb.astype(np.float64) * 1.5,
+              rng.integers(0, 256, (40, 30, 4), dtype=np.uint8)]
+    for photo in photos:
+        for pre in (Preprocessor((96, 72)), Preprocessor((64, 64), "pad"), Preprocessor((400, 300), offset=-0.5)):
+            got, _ = pre.prepare(photo)
+            want = reference_prepare(pre, photo)
+            assert got.dtype == want.dtype == np.float32 and np.array_equal(got, want), (photo.shape, pre)
+
+
 # ----------------------------------------------------------------------------- one answer for "no receipt"
 
 def test_predict_and_extract_agree_when_the_score_is_under_min_score(tmp_path):

@@ -339,7 +339,7 @@ def open_image_reduced(path, long_side: int | None = None) -> ReducedPhoto:
         im = _open(path, "photo")
     reduce_after = im.size == (w, h) and scale > 1  # not reduced while decoding
     orientation = _orientation_of(im)
-    im = ImageOps.exif_transpose(im)
+    ImageOps.exif_transpose(im, in_place=True)  # in place: no copy of an upright photo
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         im = im.convert("RGBA")
     if im.mode != "RGB":
