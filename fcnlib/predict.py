@@ -19,6 +19,8 @@ Example:
 """
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -138,7 +140,9 @@ class Predictor:
             return predictor
         from fcnlib.litert import TFLiteRunner
 
-        runner = TFLiteRunner(preset.tflite)
+        # two interpreter threads: the shipped model is small, more threads cost more than they give
+        # (experiments/results/bench_extract.json measures the model stage)
+        runner = TFLiteRunner(preset.tflite, num_threads=min(2, os.cpu_count() or 1))
         if runner.input_size != spec.preprocessor.image_size:
             raise ValueError(f"{preset.tflite}: input {runner.input_size} differs from the model's "
                              f"{spec.preprocessor.image_size}")
