@@ -181,7 +181,8 @@ plt.show()
 # ## Where to go from here
 #
 # One run, one seed, a capped budget: read the figures above as a working pipeline, not as a ranking. The
-# comparison of SegNet-Basic (unpooling and upsampling), U-Net, FCN-8s and a pretrained-encoder U-Net,
-# each trained to its plateau with several seeds, is `experiments/results/camvid.md`. Every model of
+# comparison of SegNet-Basic (unpooling and upsampling), U-Net and FCN-8s at 180x240 with three seeds each,
+# its budget and which runs reached their plateau, is `experiments/results/camvid.md` (written by
+# `experiments/camvid/study.py`, which also continues the runs its time budget stopped). Every model of
 # `experiments/configs/camvid/` trains with `fcn train experiments/configs/camvid/<model>.yaml` from the
 # repository root.
