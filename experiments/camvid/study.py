@@ -99,7 +99,7 @@ def write_table(rows: list[dict], out: Path) -> None:
     by_model: dict[str, list[dict]] = {}
     for r in rows:
         by_model.setdefault(r["model"], []).append(r)
-    lines = ["# CamVid (11 classes, void ignored): architectures trained to a plateau, several seeds", "",
+    lines = ["# CamVid (11 classes, void ignored): architectures trained towards their plateau, several seeds", "",
              f"Written by `python experiments/camvid/study.py` on {platform.machine()} with {os.cpu_count()} "
              "CPU cores. Validation frames (101) scored at 360x480; mean ± standard deviation over seeds.",
              "Config overrides: " + ("; ".join(sorted({f"{r['model']}: `{r['overrides']}`" for r in rows if r.get("overrides")}))
@@ -107,15 +107,18 @@ def write_table(rows: list[dict], out: Path) -> None:
              "A run ends on the plateau when val mIoU has not improved for the config's `early_stopping` epochs, "
              "else on its time budget (not converged: counted in the `plateau` column).", "",
              "| model | seeds | " + " | ".join(n for _, n in METRICS)
-             + " | plateau | epochs | best epoch | steps | train min | GFLOPs/frame | params |",
-             "| --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- | --- | --- | --- | --- | --- |"]
+             + " | plateau | epochs | best epoch | steps | train min | s/epoch | GFLOPs/frame | params |",
+             "| --- | --- | " + " | ".join("---" for _ in METRICS) + " | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for model, rs in by_model.items():
         def ms(key, digits=3):
             v = np.array([float(r[key]) for r in rs])
             return f"{v.mean():.{digits}f} ± {v.std(ddof=1) if len(v) > 1 else 0:.{digits}f}"
         plateau = sum(r.get("stopped_by") == "plateau" for r in rs)
+        seconds = np.array([60 * float(r["train_minutes"]) / int(r["epochs"]) for r in rs])
+        per_epoch = f"{seconds.mean():.0f} ± {seconds.std(ddof=1) if len(seconds) > 1 else 0:.0f}"
         lines.append(f"| {model} | {len(rs)} | " + " | ".join(ms(k) for k, _ in METRICS)
-                     + f" | {plateau} of {len(rs)} | {ms('epochs', 1)} | {ms('best_epoch', 1)} | {ms('steps', 0)} | {ms('train_minutes', 1)} | "
+                     + f" | {plateau} of {len(rs)} | {ms('epochs', 1)} | {ms('best_epoch', 1)} | {ms('steps', 0)} | "
+                     f"{ms('train_minutes', 1)} | {per_epoch} | "
                      f"{rs[0]['gflops_per_frame']} | {int(rs[0]['params']):,} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
     import matplotlib
