@@ -77,6 +77,12 @@ def ablate(base: train.TrainConfig, grid: dict[str, dict], out_dir: str | Path,
     return rows
 
 
+# The head of ablation.md: what the table is, and is not.
+SMOKE_TEST_NOTE = ("**A smoke test, not a study:** each variant trains for a few epochs with one seed, so no row "
+                   "has converged and the ranking below is not a result. Architectures trained towards their "
+                   "plateau with several seeds: `experiments/results/camvid.md`.")
+
+
 def write_table(rows: list[dict], out: Path) -> None:
     """`ablation.csv`, `ablation.md` and `ablation.png` (IoU vs GFLOPs per variant)."""
     from matplotlib.figure import Figure
@@ -85,7 +91,7 @@ def write_table(rows: list[dict], out: Path) -> None:
         wr = csv.DictWriter(f, fieldnames=COLUMNS)
         wr.writeheader()
         wr.writerows(rows)
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
+    lines = [SMOKE_TEST_NOTE, "", "| " + " | ".join(COLUMNS) + " |", "|" + " --- |" * len(COLUMNS)]
     lines += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
     (out / "ablation.md").write_text("\n".join(lines) + "\n")
     fig = Figure(figsize=(7, 4.5))
