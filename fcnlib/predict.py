@@ -20,7 +20,6 @@ Example:
 from __future__ import annotations
 
 import os
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable

@@ -829,9 +829,10 @@ def resume(run_dir: str | Path, verbose: int | str = "auto", time_budget_minutes
         if extend and stopped_by(config, state) == "budget":
             raise ValueError(f"{run}: {time_budget_minutes} min is not more than the {state['train_seconds'] / 60:.1f} "
                              f"min the run has trained; give a larger time budget")
-        save_config(config, run / CONFIG_FILE)
         if extend:
             state["finished"] = False
+        if not state.get("finished"):  # the budget this run trains under, recorded beside its state
+            save_config(config, run / CONFIG_FILE)
     if state.get("finished"):
         print(f"{run}: already finished ({state['epoch']} epochs, stopped by {stopped_by(config, state)})")
         return run

@@ -600,6 +600,7 @@ def test_resume_with_a_larger_time_budget_extends_a_run_its_budget_stopped(tiny_
     assert train.stopped_by(config, state) == "epochs"
     train.resume(run, verbose=0, time_budget_minutes=120)  # finished on its epochs: nothing more to train
     assert len(train.read_state(run)["history"]) == 3
+    assert train.load_config(run / "config.yaml").time_budget_minutes == 60  # nor a budget it did not train under
 
 
 def test_stopped_by_names_the_plateau():

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import os
 import platform
@@ -25,8 +26,8 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 CONFIGS = Path("experiments/configs/camvid")
-FIELDS = ["model", "seed", "epochs", "best_epoch", "stopped_by", "steps", "train_minutes", "gflops_per_frame", "params", "best_val_miou",
-          "global_accuracy", "class_accuracy", "miou", "bf1", "overrides", "run"]
+FIELDS = ["model", "seed", "epochs", "best_epoch", "stopped_by", "steps", "train_minutes", "gflops_per_frame",
+          "params", "best_val_miou", "global_accuracy", "class_accuracy", "miou", "bf1", "overrides", "run"]
 METRICS = [("global_accuracy", "global acc."), ("class_accuracy", "class avg. acc."), ("miou", "mIoU"),
            ("bf1", "BF1")]
 
@@ -85,12 +86,14 @@ def extend_runs(csv_path: Path, minutes: float, models: list[str], seeds: list[i
 
 
 def write_rows(csv_path: Path, rows: list[dict]) -> None:
-    tmp = csv_path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(csv_path)
+    """runs.csv rewritten whole and atomically: a stopped study never leaves half a row."""
+    from fcnlib.fileio import atomic_write_text
+
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=FIELDS)
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write_text(csv_path, text.getvalue())
 
 
 def write_table(rows: list[dict], out: Path) -> None:
