@@ -607,8 +607,11 @@ def _count_batches(ds) -> int:
 class TimeBudget(keras.callbacks.Callback):
     """Stops training after the epoch in which the run's training time passes `minutes`.
 
-    The time (fit only: no data check, evaluation or calibration) is summed over resumed sessions in
-    `state["train_seconds"]`, which `RunCheckpoint` saves; with `minutes` None it only keeps the sum.
+    The wall time of each epoch (its training steps and its validation pass; not the data check, the
+    final evaluation or calibration) is summed over resumed sessions in `state["train_seconds"]`, which
+    `RunCheckpoint` saves; with `minutes` None it only keeps the sum. `state["train_cpu_seconds"]` sums
+    the process's CPU time over the same spans (all threads, the input pipeline's included): on a
+    shared machine, the compute a run actually got.
     """
 
     def __init__(self, minutes: float | None, state: dict):
@@ -616,10 +619,12 @@ class TimeBudget(keras.callbacks.Callback):
         self.minutes, self.state = minutes, state
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
+        self._start, self._cpu_start = time.perf_counter(), time.process_time()
 
     def on_epoch_end(self, epoch, logs=None):
         self.state["train_seconds"] = self.state.get("train_seconds", 0.0) + time.perf_counter() - self._start
+        self.state["train_cpu_seconds"] = (self.state.get("train_cpu_seconds", 0.0)
+                                           + time.process_time() - self._cpu_start)
         if self.minutes is not None and self.state["train_seconds"] >= 60 * self.minutes:
             self.model.stop_training = True
 
