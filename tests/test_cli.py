@@ -403,7 +403,8 @@ def test_calibrate_max_false_rate_caps_the_false_answers(bright_model, tmp_path,
     assert result["max_false_rate"] == 0.0 and result["cap_met"] is True and result["false"] == 0
     assert json.loads(out.with_suffix(".json").read_text())["min_score"] == result["min_score"]
     with pytest.raises(SystemExit) as e:  # argparse: before any work
-        cli.main(["calibrate", str(bright_model), str(pairs), "-o", str(tmp_path / "x.keras"), "--max-false-rate", "1.5"])
+        cli.main(["calibrate", str(bright_model), str(pairs), "-o", str(tmp_path / "x.keras"),
+                  "--max-false-rate", "1.5"])
     assert e.value.code == 2
     assert "out of range" in capsys.readouterr().err and not (tmp_path / "x.keras").exists()
 

@@ -42,11 +42,13 @@ def checks(out: Path, shipped: str = "shipped", candidate: str = "warm") -> list
     for s, label in (("receipts", "new generator"), ("receipts_old", "shipped model's generator")):
         d = m[s, candidate]["mean_iou"] - m[s, shipped]["mean_iou"]
         rows.append((f"2. receipts, {label}: mean IoU {m[s, candidate]['mean_iou']:.3f} vs "
-                     f"{m[s, shipped]['mean_iou']:.3f}, {d:+.3f} (needs >= -{RECEIPTS_LOSS})", d >= -RECEIPTS_LOSS - 1e-12))
+                     f"{m[s, shipped]['mean_iou']:.3f}, {d:+.3f} (needs >= -{RECEIPTS_LOSS})",
+                     d >= -RECEIPTS_LOSS - 1e-12))
     f_c = _false(m["empty", candidate], f"empty/{candidate}")
     f_s = _false(m["empty", shipped], f"empty/{shipped}")
     rows.append((f"3. empty scenes: false documents {m['empty', candidate]['false_receipts']} vs "
-                 f"{m['empty', shipped]['false_receipts']}, {f_c - f_s:+d} (needs <= +{FALSE_EXTRA})", f_c - f_s <= FALSE_EXTRA))
+                 f"{m['empty', shipped]['false_receipts']}, {f_c - f_s:+d} (needs <= +{FALSE_EXTRA})",
+                 f_c - f_s <= FALSE_EXTRA))
     return rows
 
 
@@ -60,7 +62,8 @@ def main(argv=None) -> int:
     for text, ok in rows:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     ok = all(passed for _, passed in rows)
-    print(f"candidate {'PASSES' if ok else 'FAILS'} the ship rule: {'it may replace' if ok else 'keep'} the shipped model")
+    print(f"candidate {'PASSES' if ok else 'FAILS'} the ship rule: "
+          f"{'it may replace' if ok else 'keep'} the shipped model")
     return 0 if ok else 1
 
 

@@ -273,8 +273,8 @@ def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int
     show a page (letter, table, form, notebook, book page) and the rest a receipt, so receipts stay the
     majority at the default. Each corners JSON also says which `kind` of paper the photo shows
     ("receipt", "document" or null) and which paper-like `lookalike` it holds (one of LOOKALIKES or null:
-    half the empty photos and 12% of the others have one). Returns the pairs.txt path. With progress, a progress bar with the
-    rate in photos/s is drawn on stderr.
+    half the empty photos and 12% of the others have one). Returns the pairs.txt path. With progress, a
+    progress bar with the rate in photos/s is drawn on stderr.
 
     Example:
 

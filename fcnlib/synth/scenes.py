@@ -411,7 +411,8 @@ def _draw_lookalike(rng, d: _Pen, kind: str, h: int, w: int) -> None:
         r = w * rng.uniform(0.18, 0.36)
         squash, ang = rng.uniform(0.6, 1.0), rng.uniform(0, np.pi)
         white = _jitter(rng, [(246, 246, 244), (240, 238, 230), (236, 238, 242), (248, 246, 240)][rng.integers(4)], 4)
-        d.polygon(_ellipse(cx, cy, r, r * squash, ang), fill=white, outline=_shade(white, 0.8), width=max(1, int(w / 250)))
+        d.polygon(_ellipse(cx, cy, r, r * squash, ang), fill=white, outline=_shade(white, 0.8),
+                  width=max(1, int(w / 250)))
         lx, ly = rng.normal(0, 0.04, 2) * r  # light from one side: the inner wall in shade on the other
         if rng.random() < 0.5:  # a plate: the well's edge a little darker, its floor flat
             if rng.random() < 0.3:  # a coloured line on the rim
