@@ -225,13 +225,17 @@ def _calibrate(args) -> int:
     if target.suffix.lower() != ".keras":
         raise ValueError(f"-o {target}: give a file name ending in .keras")
     with output_file(target):  # before the work: a read-only folder fails now, not after every photo
-        result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values)
+        result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values,
+                                              max_false_rate=args.max_false_rate)
     if result["min_score"] is None:
         print(f"fcn calibrate: error: {args.pairs}: {result['objects']} photos with the object and "
               f"{result['empty']} without; calibration needs both (no threshold can be chosen otherwise). "
               "Nothing written.", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=2))
+    if result.get("cap_met") is False:
+        print(f"fcn calibrate: warning: no threshold keeps the false answers within --max-false-rate "
+              f"{args.max_false_rate} (empty photos score 1.0); the one with the fewest was chosen", file=sys.stderr)
     if target.resolve() != source.resolve():  # a calibrated copy, with its description
         shutil.copyfile(source, target)
         if source.with_suffix(".json").is_file():  # an older run's sidecar
@@ -467,6 +471,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("pairs")
     s.add_argument("-o", "--output", help="write a calibrated copy of the model here (required for a "
                                           "packaged model) instead of calibrating MODEL in place")
+    s.add_argument("--max-false-rate", type=_float_in(0.0, 1.0), metavar="SHARE",
+                   help="cap the share of empty photos scored at or above the threshold, then keep the most "
+                        "objects (default: the best balanced accuracy)")
     s.add_argument("--mask-values", type=_mask_values)
     s.set_defaults(func=_calibrate)
 

@@ -317,15 +317,64 @@ def compare(models: dict[str, str], pairs, out_dir: str | Path, mask_values=None
     return table
 
 
-def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8) -> dict:
+def _check_max_false_rate(max_false_rate) -> None:
+    if max_false_rate is not None and not 0.0 <= max_false_rate <= 1.0:
+        raise ValueError(f"max_false_rate must be a share in [0, 1], got {max_false_rate}")
+
+
+def choose_min_score(scores, has, max_false_rate: float | None = None) -> dict:
+    """The threshold `calibrate_min_score` picks from measured extraction scores (`scores`, one per photo)
+    and whether each photo holds the object (`has`, booleans).
+
+    One candidate cut lies in the middle of each gap between measured scores (and 0 and 1). Without
+    `max_false_rate` the cut maximising balanced accuracy (mean of the share of objects kept and the share
+    of empty photos rejected) wins, the widest gap among equals. With it (a share in [0, 1]) only cuts at
+    which at most that share of empty photos scores at or above the cut may win; of those, the one keeping
+    the most objects, then the best balanced accuracy, then the widest gap. Should no cut meet the cap
+    (empty photos scoring 1.0), the one with the fewest false answers wins and "cap_met" is False.
+    Returns {"min_score", "balanced_accuracy", "objects", "empty", "missed", "false"} and, with a cap,
+    "max_false_rate" and "cap_met"; min_score None when the set lacks either kind."""
+    _check_max_false_rate(max_false_rate)
+    scores, has = np.asarray(scores, float), np.asarray(has, bool)
+    if scores.shape != has.shape or scores.ndim != 1:
+        raise ValueError(f"scores and has must be two 1-D arrays of one length, got {scores.shape} and {has.shape}")
+    out = {"objects": int(has.sum()), "empty": int((~has).sum())}
+    cap = {} if max_false_rate is None else {"max_false_rate": float(max_false_rate)}
+    if has.all() or not has.any():
+        return {**out, "min_score": None, "balanced_accuracy": None, "missed": None, "false": None, **cap}
+    levels = np.unique(np.concatenate([[0.0], scores, [1.0]]))
+    lo, hi = levels[:-1], levels[1:]
+    cut = (lo + hi) / 2  # one candidate per gap between measured scores
+    kept = (scores[has][None, :] >= cut[:, None]).mean(1)
+    rejected = (scores[~has][None, :] < cut[:, None]).mean(1)
+    ba = (kept + rejected) / 2
+    if max_false_rate is None:
+        best = np.flatnonzero(np.isclose(ba, ba.max()))
+    else:
+        allowed = (1.0 - rejected) <= max_false_rate + 1e-12
+        cap["cap_met"] = bool(allowed.any())
+        if not allowed.any():  # the fewest false answers, then as below
+            allowed = np.isclose(rejected, rejected.max())
+        best = np.flatnonzero(allowed & np.isclose(kept, kept[allowed].max()))
+        best = best[np.isclose(ba[best], ba[best].max())]
+    i = best[np.argmax((hi - lo)[best])]
+    t = float(cut[i])
+    return {**out, "min_score": round(t, 4), "balanced_accuracy": float(ba[i]),
+            "missed": int((scores[has] < t).sum()), "false": int((scores[~has] >= t).sum()), **cap}
+
+
+def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8,
+                        max_false_rate: float | None = None) -> dict:
     """The extraction score below which a binary model should answer "no receipt".
 
     On a labelled set holding photos with and without the object (normally the validation split, never
-    the test photos), every photo's extraction score is measured; the threshold maximising balanced
-    accuracy (mean of the share of objects kept and the share of empty photos rejected) is chosen, at
-    the middle of the widest such gap between two measured scores. Returns {"min_score", "balanced_accuracy",
-    "objects", "empty", "missed", "false"}; min_score None when the set lacks either kind (no threshold
-    can be chosen then: callers must keep the one they have)."""
+    the test photos), every photo's extraction score is measured and `choose_min_score` picks the
+    threshold: the best balanced accuracy, or with `max_false_rate` the cut keeping the most objects
+    while at most that share of the empty photos scores at or above it. Returns {"min_score",
+    "balanced_accuracy", "objects", "empty", "missed", "false"} (with a cap also "max_false_rate" and
+    "cap_met"); min_score None when the set lacks either kind (no threshold can be chosen then: callers
+    must keep the one they have)."""
+    _check_max_false_rate(max_false_rate)  # before the work, not after it
     pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
     scores, has = [], []
     for start in range(0, len(pairs), batch_size):
@@ -334,18 +383,4 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
         for (_, mask_path), (small, placement) in zip(chunk, predictor.model_outputs(photos, batch_size)):
             scores.append(predictor.extract_from(small, placement, min_score=0.0).score)
             has.append(bool(data.read_mask(mask_path, mask_values=mask_values).any()))
-    scores, has = np.array(scores), np.array(has)
-    out = {"objects": int(has.sum()), "empty": int((~has).sum())}
-    if has.all() or not has.any():
-        return {**out, "min_score": None, "balanced_accuracy": None, "missed": None, "false": None}
-    levels = np.unique(np.concatenate([[0.0], scores, [1.0]]))
-    lo, hi = levels[:-1], levels[1:]
-    cut = (lo + hi) / 2  # one candidate per gap between measured scores
-    kept = (scores[has][None, :] >= cut[:, None]).mean(1)
-    rejected = (scores[~has][None, :] < cut[:, None]).mean(1)
-    ba = (kept + rejected) / 2
-    best = np.flatnonzero(np.isclose(ba, ba.max()))
-    i = best[np.argmax((hi - lo)[best])]
-    t = float(cut[i])
-    return {**out, "min_score": round(t, 4), "balanced_accuracy": float(ba[i]),
-            "missed": int((scores[has] < t).sum()), "false": int((scores[~has] >= t).sum())}
+    return choose_min_score(scores, has, max_false_rate)

@@ -117,6 +117,7 @@ class TrainConfig:
     time_budget_minutes: float | None = None  # stop after the epoch that passes this much training time
     reduce_lr: int = 3  # patience in epochs, 0 turns it off
     checkpoint_every: int = 50  # batches between mid-epoch checkpoints, 0 turns them off
+    calibration_max_false_rate: float | None = None  # binary: cap on val's empty photos scored >= min_score
     monitor: str = "val_iou"  # a score (higher is better): val_iou (binary), val_miou (multi-class)
     gallery: int = 8
     output_dir: str = "experiments/runs"
@@ -253,6 +254,9 @@ def _check_values(c: TrainConfig) -> list[str]:
         p.append(f"time_budget_minutes: must be above 0 or null (no budget), got {c.time_budget_minutes}")
     if c.weight_decay < 0:
         p.append(f"weight_decay: must be 0 or more, got {c.weight_decay}")
+    if c.calibration_max_false_rate is not None and not 0.0 <= c.calibration_max_false_rate <= 1.0:
+        p.append(f"calibration_max_false_rate: must be a share in [0, 1] or null (best balanced accuracy), "
+                 f"got {c.calibration_max_false_rate}")
     if len(d.image_size) != 2 or min(d.image_size) < 1:
         p.append(f"data.image_size: expected [height, width] of positive integers, got {d.image_size}")
     if d.mask_values is not None and (any(not 0 <= v <= 255 for v in d.mask_values)
@@ -907,7 +911,8 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, ch
 
 def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict:
     """Evaluate the best model on val and test; write metrics.json, curves.png, the gallery; for a
-    binary task calibrate `min_score` on val and save it inside `best.keras` (a `Segmenter`)."""
+    binary task calibrate `min_score` on val (under `calibration_max_false_rate` when set) and save it
+    inside `best.keras` (a `Segmenter`)."""
     from fcnlib import viz
     from fcnlib.segmenter import Segmenter, load_segmenter
 
@@ -930,7 +935,8 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
 
         results["calibration"] = calibrate_min_score(Predictor.from_segmenter(segmenter),
                                                      read_split(config, config.data.val),
-                                                     config.data.mask_values)
+                                                     config.data.mask_values,
+                                                     max_false_rate=config.calibration_max_false_rate)
         segmenter = segmenter.with_spec(min_score=results["calibration"]["min_score"])
     atomic_write_text(run / "metrics.json", json.dumps(results, indent=2))
     atomic_save_model(segmenter, run / "best.keras")

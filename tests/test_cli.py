@@ -395,6 +395,20 @@ def test_calibrate_to_a_copy_leaves_the_source_alone(bright_model, tmp_path):
     assert (tmp_path / "calibrated.keras").read_bytes() == model.read_bytes()
 
 
+def test_calibrate_max_false_rate_caps_the_false_answers(bright_model, tmp_path, capsys):
+    pairs = _calibration_set(tmp_path, with_empty=True)
+    out = tmp_path / "capped.keras"
+    assert cli.main(["calibrate", str(bright_model), str(pairs), "-o", str(out), "--max-false-rate", "0"]) == 0
+    result = json.loads(capsys.readouterr().out.split("\n}")[0] + "}")
+    assert result["max_false_rate"] == 0.0 and result["cap_met"] is True and result["false"] == 0
+    assert json.loads(out.with_suffix(".json").read_text())["min_score"] == result["min_score"]
+    with pytest.raises(SystemExit) as e:  # argparse: before any work
+        cli.main(["calibrate", str(bright_model), str(pairs), "-o", str(tmp_path / "x.keras"),
+                  "--max-false-rate", "1.5"])
+    assert e.value.code == 2
+    assert "out of range" in capsys.readouterr().err and not (tmp_path / "x.keras").exists()
+
+
 # ---------------------------------------------------------------- one spelling per flag (issue 13 §4)
 
 def _subcommands() -> dict:

@@ -172,3 +172,49 @@ def test_evaluate_and_compare_take_segnet_lists_with_root(tmp_path):
     assert a["photos"] == 3 and a["classes"] == ["sky", "road", "car"] and a["ignore_index"] == VOID
     assert cli.main(["compare", f"c={model}", val, "-o", str(tmp_path / "cmp"), "--root", str(tmp_path / "d")]) == 0
     assert "| c | " in (tmp_path / "cmp" / "compare.md").read_text()
+
+
+# ---------------------------------------------------------------- min_score calibration (issue 12)
+
+# extraction scores chosen by hand: five photos with the object, five empty ones, one of which (0.7)
+# scores above two of the objects
+OBJECTS = [0.95, 0.9, 0.8, 0.6, 0.55]
+EMPTY = [0.1, 0.2, 0.3, 0.5, 0.7]
+
+
+def _choose(max_false_rate=None):
+    from fcnlib.evaluate import choose_min_score
+
+    return choose_min_score(OBJECTS + EMPTY, [True] * 5 + [False] * 5, max_false_rate)
+
+
+def test_calibration_without_a_cap_maximises_balanced_accuracy():
+    # cut 0.525 (between 0.5 and 0.55): all 5 objects kept, 4 of 5 empty rejected, balanced accuracy 0.9
+    assert _choose() == {"objects": 5, "empty": 5, "min_score": 0.525, "balanced_accuracy": 0.9,
+                         "missed": 0, "false": 1}
+
+
+def test_calibration_with_a_false_rate_cap_keeps_the_most_objects_under_it():
+    """The cap and balanced accuracy choose different cuts: with no false answer allowed the cut moves
+    above the empty photo at 0.7 (0.75, two objects missed); a cap of one in five keeps balanced
+    accuracy's cut; a looser cap of two in five allows 0.4 too, which keeps no more objects than 0.525
+    but answers falsely twice, so 0.525 stays."""
+    strict = _choose(0.0)
+    assert strict == {"objects": 5, "empty": 5, "min_score": 0.75, "balanced_accuracy": 0.8,
+                      "missed": 2, "false": 0, "max_false_rate": 0.0, "cap_met": True}
+    for cap in (0.2, 0.4):
+        r = _choose(cap)
+        assert (r["min_score"], r["missed"], r["false"], r["cap_met"]) == (0.525, 0, 1, True), cap
+        assert r["false"] / r["empty"] <= cap
+    assert _choose(1.0)["min_score"] == 0.525  # every cut allowed: the most objects, then balanced accuracy
+
+
+def test_calibration_cap_that_no_cut_meets_is_reported_and_bad_caps_refused():
+    from fcnlib.evaluate import choose_min_score
+
+    r = choose_min_score([0.9, 1.0, 0.2], [True, False, False], max_false_rate=0.0)
+    assert r["cap_met"] is False and r["false"] == 1 and r["missed"] == 0
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="max_false_rate"):
+            choose_min_score([0.9, 0.1], [True, False], bad)
+    assert choose_min_score([0.9], [True], 0.0)["min_score"] is None  # no empty photo: nothing to choose

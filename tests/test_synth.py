@@ -188,3 +188,62 @@ def test_every_surface_kind_renders_a_varied_background():
     for kind in synth._KINDS:
         a = np.asarray(tiles[kind][0], np.float32)
         assert a.std() > 5, kind
+
+
+def test_empty_photos_show_every_paper_like_lookalike_with_empty_masks(tmp_path, monkeypatch):
+    """Half the empty photos hold a paper-like object that is not paper (issue 12): each corners JSON names
+    it; among 60 small empty photos every kind appears, is drawn (a light surface or an object), and every
+    mask stays empty."""
+    drawn = []
+    real_draw, real_background = synth._draw_lookalike, synth._background
+
+    def draw(rng, d, kind, h, w):
+        drawn.append(kind)
+        return real_draw(rng, d, kind, h, w)
+
+    def background(rng, h, w, kind=None, colours=None):
+        if colours is not None:
+            drawn.append({"bed": "sheet", "tiles": "tiles"}[kind])
+        return real_background(rng, h, w, kind, colours)
+
+    monkeypatch.setattr(synth, "_draw_lookalike", draw)
+    monkeypatch.setattr(synth, "_background", background)
+    synth.generate(tmp_path, n=60, seed=4, height=48, width=36, negatives=1.0, progress=False)
+    seen = []
+    for path in sorted((tmp_path / "corners").glob("*.json")):
+        doc = json.loads(path.read_text())
+        assert doc["kind"] is None and doc["corners"] is None
+        assert np.asarray(Image.open(tmp_path / "mask" / f"{path.stem}.png")).sum() == 0
+        seen.append(doc["lookalike"])
+    assert set(seen) == set(synth.LOOKALIKES) | {None}, sorted(map(str, seen))
+    assert drawn == [k for k in seen if k is not None]
+    assert 0.3 <= sum(k is not None for k in seen) / len(seen) <= 0.7
+
+
+def test_lookalikes_are_drawn_and_do_not_shift_the_photos_rng(tmp_path):
+    """generate's photo i is `render` of photo_rng(seed, i) after its three draws (paper?, page?, JPEG
+    quality) with the look-alike its JSON names: the look-alike is picked from a generator of its own, so
+    photos without one are drawn as before look-alikes existed. Each kind changes the photo it is in."""
+    import io
+
+    synth.generate(tmp_path, n=12, seed=4, height=48, width=36, negatives=0.5, progress=False)
+    kinds = []
+    for i in range(12):
+        doc = json.loads((tmp_path / "corners" / f"synth_{i:05d}.json").read_text())
+        kinds.append(doc["lookalike"])
+        rng = synth.photo_rng(4, i)
+        receipt = bool(rng.random() >= 0.5)
+        document = receipt and bool(rng.random() < 0.3)
+        quality = int(rng.integers(75, 96))
+        photo, mask, _ = synth.render(rng, 48, 36, receipt, document=document, lookalike=doc["lookalike"])
+        assert np.array_equal(mask, np.asarray(Image.open(tmp_path / "mask" / f"synth_{i:05d}.png"))), i
+        buf = io.BytesIO()
+        Image.fromarray(photo).save(buf, "JPEG", quality=quality)
+        assert buf.getvalue() == (tmp_path / "original" / f"synth_{i:05d}.jpg").read_bytes(), i
+    assert None in kinds and any(kinds)
+    plain = synth.render(synth.photo_rng(0, 3), 120, 160, receipt=False)[0]
+    for kind in synth.LOOKALIKES:
+        photo, mask, corners = synth.render(synth.photo_rng(0, 3), 120, 160, receipt=False, lookalike=kind)
+        assert not np.array_equal(photo, plain) and mask.sum() == 0 and corners is None, kind
+    with pytest.raises(ValueError, match="lookalike"):
+        synth.render(synth.photo_rng(0, 0), 48, 36, lookalike="envelope")

@@ -10,8 +10,11 @@ held in hands). The model has one class, "document", of which receipts are a kin
 top sheet is labelled (it is the one sheet whose four corners show, the one `fcn extract` flattens).
 
 Scenes: wood, desks, fabric, stone, beds, carpets, tiles, laps (denim), car seats, laptops, keyboards,
-clutter and hard negatives (tablets, boxes, bags, light drawer fronts, pages cut by the frame edge),
-at any angle and perspective, sometimes partly covered by fingers or objects, with shadows, uneven
+clutter and hard negatives (tablets, boxes, bags, light drawer fronts, pages cut by the frame edge), and
+paper-like look-alikes, light and flat but not paper (white or cream bedsheets and duvets with soft folds,
+white tiles with grout lines, whiteboards and light panels in a frame, white plates and bowls, the backs of
+light tablets and closed silver laptops): half the empty photos show one, and some paper lies on one, at
+any angle and perspective, sometimes partly covered by fingers or objects, with shadows, uneven
 light, the phone's flash (hotspot, fall-off, glare), defocus and motion blur, noise and JPEG
 artefacts. `generate` writes a dataset of such photos in the layout fcnlib reads (`original/`,
 `mask/`, `corners/`, `pairs.txt`); its `documents` share sets how many paper photos show a page.
@@ -34,15 +37,15 @@ from PIL import Image, ImageChops, ImageFilter
 
 from fcnlib.geometry import apply_homography, homography, polygon_area
 from fcnlib.synth._common import _jitter
-from fcnlib.synth.scenes import (_Pen, _background, _draw_distractor, _draw_keyboard, _draw_laptop, _draw_object,
-                                 _two_surfaces)
+from fcnlib.synth.scenes import (_LOOKALIKE_SURFACES, LOOKALIKES, _Pen, _background, _draw_distractor, _draw_keyboard,
+                                 _draw_laptop, _draw_lookalike, _draw_object, _pick_lookalike, _two_surfaces)
 from fcnlib.synth.receipt import _receipt
 from fcnlib.synth.pages import _document
 from fcnlib.synth.placement import _place
 from fcnlib.synth.camera import _blur, _finger, _lighting
 from fcnlib.synth.scenes import _KIND_P, _KINDS, _tone_tiles  # noqa: F401 (tests, notebooks)
 
-__all__ = ["generate", "photo_rng", "render"]
+__all__ = ["LOOKALIKES", "generate", "photo_rng", "render"]
 
 
 def _under_sheets(rng, d: _Pen, quad: np.ndarray, colour) -> None:
@@ -72,7 +75,8 @@ def _motion_blur(rng, photo: Image.Image) -> Image.Image:
 
 
 def render(rng: np.random.Generator, height: int = 800, width: int = 600, receipt: bool = True, *,
-           occluders: bool = True, document: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+           occluders: bool = True, document: bool = False,
+           lookalike: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """One synthetic photo: (photo uint8 HxWx3, mask uint8 HxW {0,1}, corners (4,2) float or None).
 
     The photo shows one paper document: a receipt, or with document=True a page (letter, invoice table,
@@ -83,7 +87,9 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
     corners in photo pixels, starting at the left corner of the top (header) end and going clockwise
     (TL, TR, BR, BL of the upright paper). With receipt=False the photo shows only the scene: all-zero
     mask, corners None. occluders=False leaves out fingers and objects on top of the paper (useful to
-    check corners against the mask).
+    check corners against the mask). `lookalike` (one of LOOKALIKES) adds a paper-like object that is not
+    paper: a white bedsheet or white tiles as the surface, a whiteboard, a plate or a light tablet or laptop
+    on it (under the paper, when there is paper); `generate` picks one for half the empty photos.
 
     Example:
 
@@ -91,23 +97,30 @@ def render(rng: np.random.Generator, height: int = 800, width: int = 600, receip
     >>> photo.shape, mask.shape, corners.shape
     ((160, 120, 3), (160, 120), (4, 2))
     """
+    if lookalike is not None and lookalike not in LOOKALIKES:
+        raise ValueError(f"lookalike must be one of {LOOKALIKES} or None, got {lookalike!r}")
     h, w = height, width
     paper_photo = receipt
     page = receipt and document
     held = page and rng.random() < 0.2
-    bg = _background(rng, h, w)
-    if rng.random() < (0.2 if paper_photo else 0.4):
+    surface = _LOOKALIKE_SURFACES.get(lookalike)
+    bg = _background(rng, h, w, *(surface or ()))
+    if not surface and rng.random() < (0.2 if paper_photo else 0.4):
         bg = _two_surfaces(rng, bg, h, w)
     objects = Image.new("L", (w, h), 0)  # pixels of things lying on the surface
     pen = _Pen(bg, objects)
+    if lookalike is not None and not surface:
+        _draw_lookalike(rng, pen, lookalike, h, w)
     if rng.random() < 0.35:
         _draw_laptop(rng, pen, h, w)
     if rng.random() < 0.12:
         _draw_keyboard(rng, pen, h, w)
-    # half the receipts share the scene with a distractor: the model learns to tell them apart side by side
-    for _ in range(int(rng.random() < 0.5) if paper_photo else 1 + int(rng.random() < 0.4)):
+    # half the receipts share the scene with a distractor (the model learns to tell them apart side by side);
+    # an empty scene with a look-alike has one besides it a quarter of the time, and less clutter
+    for _ in range(int(rng.random() < (0.5 if paper_photo else 0.25)) if paper_photo or lookalike
+                   else 1 + int(rng.random() < 0.4)):
         _draw_distractor(rng, pen, h, w)
-    for _ in range(int(rng.poisson(1.2 if paper_photo else 2.5))):
+    for _ in range(int(rng.poisson(1.2 if paper_photo or lookalike else 2.5))):
         _draw_object(rng, pen, h, w)
     if held:  # a page held up: the scene behind is further away, out of focus
         bg = bg.filter(ImageFilter.BoxBlur(w * rng.uniform(0.004, 0.012)))
@@ -259,8 +272,9 @@ def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int
     About a `negatives` fraction of photos show no paper; of the others, about a `documents` fraction
     show a page (letter, table, form, notebook, book page) and the rest a receipt, so receipts stay the
     majority at the default. Each corners JSON also says which `kind` of paper the photo shows
-    ("receipt", "document" or null). Returns the pairs.txt path. With progress, a progress bar with the
-    rate in photos/s is drawn on stderr.
+    ("receipt", "document" or null) and which paper-like `lookalike` it holds (one of LOOKALIKES or null:
+    half the empty photos and 12% of the others have one). Returns the pairs.txt path. With progress, a
+    progress bar with the rate in photos/s is drawn on stderr.
 
     Example:
 
@@ -281,13 +295,15 @@ def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int
         receipt = bool(rng.random() >= negatives)
         document = receipt and bool(rng.random() < documents)
         quality = int(rng.integers(75, 96))
-        photo, mask, corners = render(rng, height, width, receipt, document=document)
+        # drawn from a generator of its own, so that the photos without a look-alike stay as they were
+        lookalike = _pick_lookalike(np.random.default_rng([int(seed), int(i), 1]), receipt)
+        photo, mask, corners = render(rng, height, width, receipt, document=document, lookalike=lookalike)
         name = f"synth_{i:05d}"
         img_path, mask_path = out / "original" / f"{name}.jpg", out / "mask" / f"{name}.png"
         Image.fromarray(photo).save(img_path, "JPEG", quality=quality)
         Image.fromarray(mask).save(mask_path, "PNG", compress_level=1)
         doc = {"corners": None if corners is None else [[round(float(x), 2), round(float(y), 2)] for x, y in corners],
-               "kind": ("document" if document else "receipt") if receipt else None}
+               "kind": ("document" if document else "receipt") if receipt else None, "lookalike": lookalike}
         (out / "corners" / f"{name}.json").write_text(json.dumps(doc) + "\n")
         pairs.append((img_path, mask_path))
         now = time.perf_counter()

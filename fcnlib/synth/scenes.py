@@ -1,5 +1,6 @@
 """Scenes: surfaces (wood, desks, fabric, stone, beds, carpets, tiles, laps, car seats), laptops,
-keyboards, hard-negative distractors and clutter."""
+keyboards, hard-negative distractors, paper-like look-alikes (white bedsheets, white tiles, whiteboards,
+plates and bowls, light tablets and laptops) and clutter."""
 from __future__ import annotations
 
 import math
@@ -117,22 +118,25 @@ def _tone_tiles() -> dict[str, list[Image.Image]]:
                    for _ in range(10)] for kind in _KINDS}
 
 
-def _background(rng: np.random.Generator, h: int, w: int) -> Image.Image:
-    """A surface photo (RGB h x w): a random crop of a tone tile, turned, recoloured, contrast varied."""
-    kind = _KINDS[rng.choice(len(_KINDS), p=_KIND_P)]
+def _background(rng: np.random.Generator, h: int, w: int, kind: str | None = None,
+                colours: list | None = None) -> Image.Image:
+    """A surface photo (RGB h x w): a random crop of a tone tile, turned, recoloured, contrast varied.
+    `kind` and `colours` (light, dark pairs) force the surface and its palette (the look-alikes)."""
+    kind = kind or _KINDS[rng.choice(len(_KINDS), p=_KIND_P)]
     tiles = _tone_tiles()[kind]
     tile = tiles[rng.integers(len(tiles))].transpose(Image.Transpose(int(rng.integers(7))))
     cw, ch = min(_TILE, max(2, w // 2)), min(_TILE, max(2, h // 2))
     x, y = int(rng.integers(0, _TILE - cw + 1)), int(rng.integers(0, _TILE - ch + 1))
     palette = {"wood": _WOOD, "desk": _DESK, "fabric": _FABRIC, "stone": _DESK + [((235, 233, 228), (120, 118, 115))],
                "bed": _BED, "carpet": _CARPET, "tiles": _TILES, "denim": _DENIM, "seat": _SEAT}
-    light, dark = palette[kind][rng.integers(len(palette[kind]))]
+    palette = colours or palette[kind]
+    light, dark = palette[rng.integers(len(palette))]
     light, dark = _jitter(rng, light), _jitter(rng, dark)
     c, b = rng.uniform(0.6, 1.4), rng.uniform(-0.1, 0.1)
     t = np.clip(0.5 + (_RAMP / 255 - 0.5) * c + b, 0, 1)
     tone = tile.crop((x, y, x + cw, y + ch)).resize((w, h), Image.Resampling.BILINEAR)
     out = Image.merge("RGB", [tone.point(_lut(lo + (hi - lo) * t)) for lo, hi in zip(light, dark)])
-    if kind == "denim" and rng.random() < 0.6:  # a lap: the dark gap between the thighs, from below
+    if kind == "denim" and colours is None and rng.random() < 0.6:  # a lap: the dark gap between the thighs, from below
         cx, top = rng.uniform(0.3, 0.7) * w, rng.uniform(0.2, 0.7) * h
         half = rng.uniform(0.04, 0.12) * w
         ImageDraw.Draw(out).polygon([(cx, top), (cx + half, h), (cx - half, h)],
@@ -334,3 +338,115 @@ def _draw_object(rng, d: _Pen, h: int, w: int) -> None:
         poly = [tuple(p) for p in pts]
         d.line(poly, fill=_jitter(rng, [(20, 20, 20), (235, 235, 235)][rng.integers(2)], 5),
                width=max(1, int(w * rng.uniform(0.01, 0.02))), joint="curve")
+
+
+# Paper-like look-alikes (issue 12): light and flat, but not paper. Never blank sheets, envelopes or cards:
+# those would be documents.
+LOOKALIKES = ("sheet", "tiles", "board", "plate", "device")
+_LOOKALIKE_SHARE = {False: 0.5, True: 0.12}  # of the empty photos, of the photos with paper
+# white and cream bedsheets and duvets (the bed tone's soft folds), white tiles with grey grout
+_LOOKALIKE_SURFACES = {
+    "sheet": ("bed", [((252, 252, 250), (200, 200, 204)), ((248, 244, 234), (204, 194, 176)),
+                      ((244, 246, 250), (188, 194, 208)), ((250, 248, 244), (214, 210, 204))]),
+    "tiles": ("tiles", [((246, 246, 244), (140, 140, 138)), ((240, 238, 232), (170, 166, 158)),
+                        ((250, 250, 250), (196, 196, 198)), ((236, 238, 240), (120, 124, 130))]),
+}
+
+
+def _pick_lookalike(rng: np.random.Generator, paper: bool) -> str | None:
+    """The look-alike a photo shows (one of LOOKALIKES) or None: half the empty photos, and 12% of those
+    with paper, where it lies behind the paper (the model learns paper's edges, not "light = paper")."""
+    if rng.random() >= _LOOKALIKE_SHARE[bool(paper)]:
+        return None
+    return LOOKALIKES[int(rng.integers(len(LOOKALIKES)))]
+
+
+def _ellipse(cx, cy, rx, ry, angle, n=40):
+    """Polygon of an ellipse centred at (cx, cy) with radii rx, ry, turned by angle radians."""
+    t = np.linspace(0, 2 * np.pi, n, endpoint=False)
+    x, y = rx * np.cos(t), ry * np.sin(t)
+    c, s = math.cos(angle), math.sin(angle)
+    return [(cx + a * c - b * s, cy + a * s + b * c) for a, b in zip(x, y)]
+
+
+def _shade(colour, f):
+    return tuple(int(np.clip(v * f, 0, 255)) for v in colour)
+
+
+def _draw_lookalike(rng, d: _Pen, kind: str, h: int, w: int) -> None:
+    """One large paper-like object: a whiteboard or light panel in its frame ("board"), a white plate or
+    bowl ("plate"), or the back of a light tablet or a closed silver laptop ("device")."""
+    cx, cy = rng.uniform(0.25, 0.75) * w, rng.uniform(0.25, 0.75) * h
+    if kind == "board":  # glossy face, a frame, sometimes a marker tray and faint ghosting of old writing
+        bw = w * rng.uniform(0.6, 1.4)
+        bh = bw * rng.uniform(0.45, 0.8)
+        ang = rng.normal(0, 0.12) + (np.pi / 2 if rng.random() < 0.2 else 0.0)
+        frame = _jitter(rng, [(190, 192, 196), (150, 152, 158), (238, 238, 236), (120, 90, 60)][rng.integers(4)], 6)
+        face = _jitter(rng, [(246, 246, 246), (238, 240, 242), (236, 234, 228), (244, 244, 238)][rng.integers(4)], 4)
+        inset = w * rng.uniform(0.012, 0.035)
+        d.polygon(_rot_rect(cx, cy, bw, bh, ang, inset * 0.3), fill=frame)
+        d.polygon(_rot_rect(cx, cy, bw - 2 * inset, bh - 2 * inset, ang), fill=face)
+        c, s = math.cos(ang), math.sin(ang)
+        at = lambda x, y: (cx + x * c - y * s, cy + x * s + y * c)  # noqa: E731
+        gx = rng.uniform(-0.3, 0.3) * bw  # a window reflected in the gloss: a soft, slanted lighter band
+        for f in (1.0, 0.6):
+            v = _shade(face, 1.0 + 0.03 / f)
+            half = bw * 0.08 * f
+            d.polygon([at(gx - half, -bh / 2 + inset), at(gx + half, -bh / 2 + inset),
+                       at(gx + half - bh * 0.3, bh / 2 - inset), at(gx - half - bh * 0.3, bh / 2 - inset)], fill=v)
+        ghost = _shade(face, rng.uniform(0.9, 0.96))
+        for _ in range(int(rng.integers(0, 4))):  # a wiped-out stroke: one smooth curve
+            p0, p1, p2 = rng.uniform(-0.4, 0.4, (3, 2)) * (bw, bh)
+            t = np.linspace(0, 1, 12)[:, None]
+            pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+            d.line([at(*p) for p in pts], fill=ghost, width=max(1, int(w * rng.uniform(0.004, 0.012))), joint="curve")
+        if rng.random() < 0.5:  # marker tray under the face, one or two markers on it
+            ty = bh / 2 + inset * 0.8
+            d.polygon(_rot_rect(*at(0, ty), bw * 0.5, inset * 1.4, ang), fill=_shade(frame, 0.85))
+            for _ in range(int(rng.integers(0, 3))):
+                ink = _jitter(rng, [(30, 30, 30), (30, 60, 160), (190, 40, 40), (30, 130, 60)][rng.integers(4)], 8)
+                d.polygon(_rot_rect(*at(rng.uniform(-0.2, 0.2) * bw, ty), bw * 0.07, inset * 0.8, ang, inset * 0.3),
+                          fill=ink)
+    elif kind == "plate":  # seen from above at a slant: rim, the well in its shade, sometimes a bowl
+        r = w * rng.uniform(0.18, 0.36)
+        squash, ang = rng.uniform(0.6, 1.0), rng.uniform(0, np.pi)
+        white = _jitter(rng, [(246, 246, 244), (240, 238, 230), (236, 238, 242), (248, 246, 240)][rng.integers(4)], 4)
+        d.polygon(_ellipse(cx, cy, r, r * squash, ang), fill=white, outline=_shade(white, 0.8),
+                  width=max(1, int(w / 250)))
+        lx, ly = rng.normal(0, 0.04, 2) * r  # light from one side: the inner wall in shade on the other
+        if rng.random() < 0.5:  # a plate: the well's edge a little darker, its floor flat
+            if rng.random() < 0.3:  # a coloured line on the rim
+                band = _jitter(rng, [(40, 70, 150), (180, 150, 70), (150, 40, 40)][rng.integers(3)], 8)
+                d.polygon(_ellipse(cx, cy, r * 0.86, r * 0.86 * squash, ang), fill=band)
+                d.polygon(_ellipse(cx, cy, r * 0.83, r * 0.83 * squash, ang), fill=white)
+            d.polygon(_ellipse(cx + lx, cy + ly, r * 0.66, r * 0.66 * squash, ang), fill=_shade(white, 0.92))
+            d.polygon(_ellipse(cx, cy, r * 0.62, r * 0.62 * squash, ang), fill=_shade(white, 0.98))
+        else:  # a bowl: the inside darkens towards the far wall
+            for k, f in enumerate(np.linspace(0.9, 0.45, 5)):
+                d.polygon(_ellipse(cx + lx * k, cy + ly * k, r * f, r * f * squash, ang),
+                          fill=_shade(white, 0.84 + 0.03 * k))
+    else:  # device: the back of a light tablet, or a closed silver or white laptop
+        body = _jitter(rng, [(226, 228, 230), (236, 236, 236), (214, 216, 220), (242, 240, 236)][rng.integers(4)], 4)
+        ang = rng.uniform(-0.6, 0.6)
+        c, s = math.cos(ang), math.sin(ang)
+        at = lambda x, y: (cx + x * c - y * s, cy + x * s + y * c)  # noqa: E731
+        if rng.random() < 0.5:  # tablet back: rounded, a camera bump near a corner, a logo in the middle
+            tw = w * rng.uniform(0.4, 0.8)
+            th = tw * rng.uniform(1.3, 1.45)
+            d.polygon(_rot_rect(cx, cy, tw, th, ang, tw * 0.07), fill=body, outline=_shade(body, 0.78),
+                      width=max(1, int(w / 200)))
+            bump = tw * rng.uniform(0.12, 0.2)
+            bx, by = at(-tw / 2 + bump * 0.8, -th / 2 + bump * 0.8)
+            d.polygon(_rot_rect(bx, by, bump, bump * rng.uniform(1.0, 1.8), ang, bump * 0.25), fill=_shade(body, 0.8))
+            lens = bump * 0.22
+            d.ellipse([bx - lens, by - lens, bx + lens, by + lens], fill=(28, 28, 32))
+            logo = tw * 0.06
+            d.polygon(_ellipse(cx, cy, logo, logo * 1.1, ang, 16), fill=_shade(body, rng.choice([0.9, 1.05])))
+        else:  # closed laptop: hinge along one long edge, a logo, a notch to open it
+            lw = w * rng.uniform(0.7, 1.3)
+            lh = lw * rng.uniform(0.65, 0.72)
+            d.polygon(_rot_rect(cx, cy, lw, lh, ang, lw * 0.03), fill=body, outline=_shade(body, 0.8),
+                      width=max(1, int(w / 200)))
+            d.polygon(_rot_rect(*at(0, -lh / 2 + lh * 0.025), lw * 0.8, lh * 0.03, ang), fill=_shade(body, 0.82))
+            d.polygon(_ellipse(cx, cy, lw * 0.05, lw * 0.055, ang, 16), fill=_shade(body, rng.choice([0.88, 1.06])))
+            d.polygon(_rot_rect(*at(0, lh / 2 - lh * 0.01), lw * 0.12, lh * 0.02, ang), fill=_shade(body, 0.75))
