@@ -31,7 +31,7 @@ def coarse_cases(work: Path, n: int, seed: int, scale: int, long_side: int) -> l
 
     folder = work / f"synth_s{seed}_n{n}"
     if not (folder / "pairs.txt").exists():
-        synth.generate(folder, n=n, seed=seed, negatives=0.0, progress=False)
+        synth.generate(folder, n=n, seed=seed, negatives=0.0, documents=0.0, progress=False)
     predictor = load_pretrained()
     cases = []
     for i in range(n):
@@ -60,6 +60,29 @@ def coarse_cases(work: Path, n: int, seed: int, scale: int, long_side: int) -> l
     return cases
 
 
+def second_look(predictor, photo, corners, margin: float):
+    """The network run again on a crop around the coarse quad (the quad's box, grown by `margin` of its
+    longer side, widened to the photo's aspect and kept inside it): (corners in full-photo pixels, cell
+    size of the crop's map in full-photo pixels), or (None, None) when it finds no quad there."""
+    img, s = photo.image, photo.scale
+    h, w = img.shape[:2]
+    q = (np.asarray(corners, float) + 0.5) / s - 0.5
+    (x0, y0), (x1, y1) = q.min(axis=0), q.max(axis=0)
+    pad = margin * max(x1 - x0, y1 - y0)
+    bw, bh = x1 - x0 + 2 * pad, y1 - y0 + 2 * pad
+    bw, bh = (bh * w / h, bh) if bw / bh < w / h else (bw, bw * h / w)
+    bw, bh = min(bw, w), min(bh, h)
+    left = int(round(min(max((x0 + x1 - bw) / 2, 0), w - bw)))
+    top = int(round(min(max((y0 + y1 - bh) / 2, 0), h - bh)))
+    crop = img[top:top + int(round(bh)), left:left + int(round(bw))]
+    (prob, placement), = predictor.model_outputs([crop])
+    found = predictor.extract_from(prob, dataclasses.replace(placement, original=crop.shape[:2]), min_score=0.0)
+    if found.corners is None:
+        return None, None
+    cell = max(crop.shape[1] / placement.width, crop.shape[0] / placement.height) * s
+    return (found.corners + np.array([left, top]) + 0.5) * s - 0.5, cell
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=150)
@@ -67,7 +90,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=int, default=1, help="upsample the 600x800 photos by this factor")
     ap.add_argument("--long-side", type=int, default=1000, help="refine on the photo decoded at least this large")
     ap.add_argument("--work", default="data/tune_refine")
-    ap.add_argument("--grid", default="search", choices=["search", "detail", "one"])
+    ap.add_argument("--grid", default="search", choices=["search", "detail", "one", "zoom"],
+                    help="zoom: a second look of the network on a crop around the coarse quad")
     ap.add_argument("-o", "--output", default=None)
     args = ap.parse_args(argv)
 
@@ -88,8 +112,16 @@ def main(argv=None) -> int:
                 for k, vals in [("min_contrast", (3.0, 12.0)), ("second_pass", (0.0, 1.5, 6.0)),
                                 ("inlier_px", (0.6, 1.5)), ("min_inliers", (0.25, 0.6)),
                                 ("smooth", (0.5, 3.0)), ("samples", (24, 96))] for v in vals]
+    elif args.grid == "zoom":
+        grid = [(f"second look, margin {m}" + (", then refined" if then else ""), ("zoom", m, then), base)
+                for m, then in ((0.05, False), (0.1, False), (0.2, False), (0.1, True))]
     else:
         grid = []
+    predictor = None
+    if args.grid == "zoom":
+        from fcnlib.predict import load_pretrained
+
+        predictor = load_pretrained()
     grid = [("coarse (no refinement)", None, None),
             (f"defaults: search {postprocess.REFINE_SEARCH_CELLS} cells, {base}", postprocess.REFINE_SEARCH_CELLS, base)] + grid
     rows = []
@@ -102,7 +134,13 @@ def main(argv=None) -> int:
                 ious.append(0.0)
                 continue
             t = time.perf_counter()
-            c = np.asarray(case["coarse"]) if sc is None else postprocess.refine_in_photo(photo, case["coarse"], case["cell"], sc, cfg)
+            c = np.asarray(case["coarse"])
+            if isinstance(sc, tuple):  # second look, then (optionally) refined at the crop's cell size
+                looked, cell = second_look(predictor, photo, c, sc[1])
+                if looked is not None:
+                    c = postprocess.refine_in_photo(photo, looked, cell, postprocess.REFINE_SEARCH_CELLS, cfg) if sc[2] else looked
+            elif sc is not None:
+                c = postprocess.refine_in_photo(photo, c, case["cell"], sc, cfg)
             ms.append((time.perf_counter() - t) * 1000)
             e = metrics.corner_error(c, true, float(np.hypot(*case["size"])))
             errs.append(e.max)
