@@ -1,4 +1,4 @@
-"""fcnlib: fully convolutional networks for semantic segmentation (receipts first), Keras 3 + tf.data.
+"""fcnlib: fully convolutional networks for semantic segmentation (paper documents first), Keras 3 + tf.data.
 
 Importing fcnlib loads neither Keras nor TensorFlow: a command that runs a shipped model through its
 TFLite copy starts in a fraction of the time. Saved models are `fcnlib.segmenter.Segmenter` files;
@@ -8,7 +8,7 @@ Example:
 
 >>> import fcnlib
 >>> fcnlib.load_pretrained().class_names
-('background', 'receipt')
+('background', 'document')
 """
 from __future__ import annotations
 
@@ -16,11 +16,13 @@ __version__ = "0.1.0"
 
 
 def load_pretrained():
-    """The shipped receipt model (the "receipt" preset) as a `fcnlib.predict.Predictor`, trained on
-    synthetic receipts only; it runs through LiteRT without importing TensorFlow.
+    """The shipped document model (the "document" preset: receipts and other paper documents, one
+    class) as a `fcnlib.predict.Predictor`, trained on synthetic photos only; it runs through LiteRT
+    without importing TensorFlow.
 
     Example:
 
+    >>> import fcnlib
     >>> fcnlib.load_pretrained().image_size
     (192, 144)
     """

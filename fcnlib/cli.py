@@ -11,6 +11,8 @@ import os
 import sys
 from pathlib import Path
 
+from fcnlib.presets import DEFAULT_PRESET
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
@@ -181,7 +183,7 @@ def _evaluate(args) -> int:
 
 
 def _model_file(spec: str) -> Path | None:
-    """The `.keras` file behind a model argument: the path itself, or the file of a preset ('receipt');
+    """The `.keras` file behind a model argument: the path itself, or the file of a preset ('document');
     None for a named predictor without one ('classical')."""
     from fcnlib import presets
     from fcnlib.predict import predictors
@@ -292,7 +294,7 @@ def _extract(args) -> int:
         if "error" in r:
             _print_error(r)
         else:
-            print(f"{r['photo']}: " + ("no receipt found" if r["corners"] is None else f"receipt, score {r['score']}")
+            print(f"{r['photo']}: " + ("no document found" if r["corners"] is None else f"document, score {r['score']}")
                   + f" -> {r['name']}")
 
     photos = expand_inputs(args.photos)
@@ -363,7 +365,7 @@ SYNTH_MAX_ASPECT = 8
 BENCHMARKS = {
     "data": "photos/s of the input pipeline, and training fed by tf.data vs in-memory arrays",
     "compute": "achieved GFLOP/s of a training step of each model vs this machine's matmul rate",
-    "extract": "latency from a JPEG path to the flattened receipt with the shipped model",
+    "extract": "latency from a JPEG path to the flattened document with the shipped model",
     "tflite": "the shipped model as TFLite: float parity with Keras and the IoU change of int8",
     "coldstart": "wall time of `fcn extract` on one photo in a fresh process (LiteRT, no TensorFlow)",
     "all": "every benchmark above",
@@ -455,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "stopped goes on, e.g. to its plateau")
     s.set_defaults(func=_train)
 
-    model_help = "a .keras file, or 'default' (the packaged receipt model)"
+    model_help = ("a .keras file, or a preset: 'document' (shipped default: receipts and other paper "
+                  "documents) or 'receipt' (receipts only)")
     s = sub.add_parser("evaluate", help="metrics per class and per photo at original resolution")
     s.add_argument("model", help=model_help + " or 'classical'")
     s.add_argument("pairs")
@@ -492,12 +495,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--batch-size", type=_int_in(1), default=8)
     s.set_defaults(func=_predict)
 
-    s = sub.add_parser("extract", help="find the receipt, write its corners and the flattened receipt")
+    s = sub.add_parser("extract", help="find the document (a receipt, a page), write its corners and the flattened document")
     s.add_argument("photos", nargs="+", help="photos, folders or glob patterns")
-    s.add_argument("--model", default="receipt", help=model_help)
+    s.add_argument("--model", default=DEFAULT_PRESET, help=model_help)
     s.add_argument("-o", "--output", required=True, help="output folder")
     s.add_argument("--threshold", type=_float_in(0.0, 1.0, open_lo=True, open_hi=True), default=0.5,
-                   help="probability above which a pixel is the receipt's, in (0, 1)")
+                   help="probability above which a pixel is the document's, in (0, 1)")
     s.add_argument("--batch-size", type=_int_in(1), default=8)
     s.set_defaults(func=_extract)
 

@@ -30,21 +30,22 @@ from fcnlib import data, postprocess, presets, viz
 from fcnlib.labels import num_labels
 from fcnlib.spec import Preprocessor, SegmenterSpec, read_spec
 
-DEFAULT_MODEL = presets.WEIGHTS / "receipt_unet.keras"  # the "receipt" preset (`fcnlib.presets`)
+DEFAULT_MODEL = presets.WEIGHTS / "document_unet.keras"  # the default preset (`fcnlib.presets.DEFAULT_PRESET`)
 DEFAULT_TFLITE = DEFAULT_MODEL.with_suffix(".tflite")  # `fcnlib.models.export.to_tflite` of DEFAULT_MODEL
 
 
 def load_pretrained() -> "Predictor":
-    """The receipt model shipped inside the package (the "receipt" preset, trained on synthetic
-    receipts only). Predictions run through its TFLite copy; its Keras model is `.model` (loaded on
-    first use).
+    """The document model shipped inside the package (the "document" preset: receipts, letters, forms,
+    pages, one class; trained on synthetic photos only). Predictions run through its TFLite copy; its
+    Keras model is `.model` (loaded on first use). `Predictor.from_preset("receipt")` gives the older
+    receipts-only model.
 
     Example:
 
     >>> load_pretrained().image_size
     (192, 144)
     """
-    return Predictor.from_preset("receipt")
+    return Predictor.from_preset(presets.DEFAULT_PRESET)
 
 
 @dataclass

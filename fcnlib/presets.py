@@ -3,16 +3,17 @@
 A preset is a `Segmenter` `.keras` file inside the package (it describes itself: input size, resize,
 class names, `min_score`) and, optionally, its TFLite copy, which `fcnlib.predict` runs through LiteRT
 so that a one-photo command starts without TensorFlow. Names work wherever a model is asked for:
-`Segmenter.from_preset("receipt")`, `Predictor.load("receipt")`, `fcn extract --model receipt`.
+`Segmenter.from_preset("document")`, `Predictor.load("receipt")`, `fcn extract --model receipt`. The default
+(`fcnlib.load_pretrained()`, `fcn extract` without `--model`) is DEFAULT_PRESET.
 
 This module imports neither Keras nor TensorFlow.
 
 Example:
 
 >>> list_presets()
-['receipt']
->>> get("receipt").path.name
-'receipt_unet.keras'
+['document', 'receipt']
+>>> get(DEFAULT_PRESET).path.name
+'document_unet.keras'
 """
 from __future__ import annotations
 
@@ -34,11 +35,16 @@ class Preset:
 
 
 _PRESETS = {
+    "document": Preset(
+        "document", WEIGHTS / "document_unet.keras", WEIGHTS / "document_unet.tflite",
+        "U-Net that finds one paper document in a phone photo (binary: receipts, letters, forms, book "
+        "pages are all 'document'), trained on synthetic photos only; see experiments/results/shipped_model.md"),
     "receipt": Preset(
         "receipt", WEIGHTS / "receipt_unet.keras", WEIGHTS / "receipt_unet.tflite",
-        "U-Net that finds one receipt in a phone photo (binary), trained on synthetic receipts only; "
-        "see experiments/results/shipped_model.md"),
+        "U-Net that finds one receipt in a phone photo (binary), trained on synthetic receipts only; the "
+        "document model's starting point, kept as it was; see experiments/results/shipped_model.md"),
 }
+DEFAULT_PRESET = "document"  # what `fcnlib.load_pretrained()` and `fcn extract` use
 # old names kept working for one version, with a DeprecationWarning
 _ALIASES = {"default": "receipt"}
 

@@ -26,7 +26,7 @@ from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 import keras
 import yaml
 
-from fcnlib import models
+from fcnlib import models, presets
 from fcnlib.fileio import atomic_save_model, atomic_write_text
 
 RUN_STATE = "state.json"
@@ -97,7 +97,7 @@ class TrainConfig:
     name: str = "receipt"
     model: str = "unet"
     model_options: dict = field(default_factory=dict)
-    init: str | None = None  # a .keras model whose weights start the training (fine-tuning)
+    init: str | None = None  # a .keras model or a preset name ('receipt') whose weights start the training
     num_classes: int = 1  # model output channels: 1 = binary (sigmoid), K >= 2 = softmax
     data: DataConfig = field(default_factory=DataConfig)
     batch_size: int = 8
@@ -576,9 +576,9 @@ def build_and_compile(config: TrainConfig, steps_per_epoch: int):
     model = models.build(config.model, input_shape=(None, None, 3), num_classes=config.num_classes,
                          **config.model_options)
     if config.init:
-        from fcnlib.predict import DEFAULT_MODEL
+        from fcnlib import presets
 
-        init = DEFAULT_MODEL if config.init == "default" else config.init
+        init = presets.get(config.init).path if presets.is_preset(config.init) else config.init
         model.set_weights(models.load_model(init, compile=False).get_weights())
     void = {} if config.data.ignore_index is None else {"ignore_index": config.data.ignore_index}
     model.compile(optimizer=_optimizer(config, steps_per_epoch), loss=losses.get(config.loss, **void),
@@ -768,7 +768,7 @@ def train(config: TrainConfig, run_dir: str | Path | None = None, verbose: int |
     >>> run = train(load_config("experiments/configs/demo.yaml", ["epochs=1"]))  # doctest: +SKIP
     """
     config = config.checked()
-    if config.init not in (None, "default") and not Path(config.init).is_file():
+    if config.init is not None and not presets.is_preset(config.init) and not Path(config.init).is_file():
         raise FileNotFoundError(f"{config.init}: model file not found (config key init)")
     checked = check_data(config)
     out, chief = _work_dir(config, run_dir)

@@ -277,12 +277,12 @@ def test_predictors_by_name_presets_and_files(tmp_path):
     from fcnlib.predict import load, predictors, register_predictor
 
     assert isinstance(Predictor.load("classical"), ClassicalPredictor) and "classical" in predictors()
-    assert presets.list_presets() == ["receipt"]
+    assert presets.list_presets() == ["document", "receipt"]
     receipt = Predictor.load("receipt")
     assert receipt.image_size == (192, 144) and receipt.min_score > 0
     with pytest.warns(DeprecationWarning, match="'default' is deprecated"):
         assert Predictor.load("default").min_score == receipt.min_score
-    with pytest.raises(FileNotFoundError, match="nope.keras: model file not found .*classical, receipt"):
+    with pytest.raises(FileNotFoundError, match="nope.keras: model file not found .*classical, document, receipt"):
         load(tmp_path / "nope.keras")
     with pytest.raises(ValueError, match="already exists"):
         register_predictor("receipt", ClassicalPredictor)

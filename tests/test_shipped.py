@@ -1,6 +1,6 @@
-"""The receipt model shipped inside the package: one self-describing Segmenter file found through the
-"receipt" preset, small, its TFLite copy in step with it and run without TensorFlow, and it finds
-receipts (synthetic here; real photos where ../shared is present)."""
+"""The models shipped inside the package: each preset one small self-describing Segmenter file, its
+TFLite copy in step with it and run without TensorFlow; the default ("document") finds receipts and
+pages (synthetic here; real receipts where ../shared is present)."""
 from __future__ import annotations
 
 import json
@@ -17,41 +17,50 @@ from fcnlib import cli, data, metrics, presets, synth
 from fcnlib.predict import Predictor
 from fcnlib.spec import read_spec
 
-PRESET = presets.get("receipt")
+CLASS_NAMES = {"document": ("background", "document"), "receipt": ("background", "receipt")}
 
 
-def test_the_shipped_model_is_one_small_file_that_describes_itself():
+def test_the_default_is_the_document_model():
+    assert presets.list_presets() == sorted(CLASS_NAMES) and presets.DEFAULT_PRESET == "document"
+    assert fcnlib.load_pretrained().class_names == CLASS_NAMES["document"]
+
+
+@pytest.mark.parametrize("name", sorted(CLASS_NAMES))
+def test_each_shipped_model_is_one_small_file_that_describes_itself(name):
     import keras
 
-    assert PRESET.path.is_file() and PRESET.tflite.is_file()
-    assert PRESET.path.stat().st_size <= 5 * 1024 * 1024 and PRESET.tflite.stat().st_size <= 5 * 1024 * 1024
-    assert not list(PRESET.path.parent.glob("*.json"))  # no sidecar
-    spec = read_spec(PRESET.path)
+    preset = presets.get(name)
+    assert preset.path.is_file() and preset.tflite.is_file()
+    assert preset.path.stat().st_size <= 5 * 1024 * 1024 and preset.tflite.stat().st_size <= 5 * 1024 * 1024
+    assert not list(preset.path.parent.glob("*.json"))  # no sidecar
+    spec = read_spec(preset.path)
     assert spec.preprocessor.image_size == (192, 144) and spec.preprocessor.resize == "stretch"
-    assert spec.class_names == ("background", "receipt") and spec.num_classes == 1
+    assert spec.class_names == CLASS_NAMES[name] and spec.num_classes == 1
     assert 0.0 < spec.min_score < 1.0
     import fcnlib.segmenter  # noqa: F401  (registers the classes; nothing else is needed)
 
-    model = keras.saving.load_model(PRESET.path, safe_mode=True)
+    model = keras.saving.load_model(preset.path, safe_mode=True)
     assert isinstance(model, fcnlib.segmenter.Segmenter) and model.spec == spec
+    assert not model.network.compiled and getattr(model.network, "optimizer", None) is None  # no training state
 
 
-def test_receipt_preset_runs_through_litert_and_its_tflite_copy_agrees():
-    predictor = fcnlib.load_pretrained()
-    assert predictor.min_score == read_spec(PRESET.path).min_score > 0
+@pytest.mark.parametrize("name", sorted(CLASS_NAMES))
+def test_each_preset_runs_through_litert_and_its_tflite_copy_agrees(name):
+    predictor = Predictor.load(name)
+    assert predictor.min_score == read_spec(presets.get(name).path).min_score > 0
     assert predictor.runner is not None and predictor.runner.input_size == tuple(predictor.image_size)
     assert predictor.runner.runtime == "litert"  # ai-edge-litert is a dependency
     photos = [synth.render(synth.photo_rng(123, i))[0] for i in range(4)]
     x, _ = predictor.preprocessor(photos)
     keras_out = np.asarray(predictor.model.predict(x, verbose=0))
     assert np.abs(predictor.runner(x) - keras_out).max() < 1e-4
-    assert fcnlib.segmenter.Segmenter.from_preset("receipt").spec == predictor.spec
+    assert fcnlib.segmenter.Segmenter.from_preset(name).spec == predictor.spec
 
 
 def test_predict_and_extract_agree_on_synthetic_photos_without_a_receipt():
-    # empty synthetic scenes; the test needs some on which the network marks pixels as receipt while the
-    # extraction score says "no receipt" (the case where the raw mask and extract would disagree)
-    predictor = Predictor.load("receipt")
+    # empty synthetic scenes; the test needs some on which the network marks pixels as paper while the
+    # extraction score says "nothing there" (the case where the raw mask and extract would disagree)
+    predictor = fcnlib.load_pretrained()
     photos = [synth.render(synth.photo_rng(7, i), receipt=False)[0] for i in range(16)]
     segmented, extracted = predictor.segment(photos), predictor.extract(photos)
     assert [s.found for s in segmented] == [e.corners is not None for e in extracted]
@@ -61,12 +70,12 @@ def test_predict_and_extract_agree_on_synthetic_photos_without_a_receipt():
 
 
 @pytest.mark.slow
-def test_fcn_extract_with_the_preset_imports_neither_tensorflow_nor_keras(tmp_path):
+def test_fcn_extract_with_the_default_preset_imports_neither_tensorflow_nor_keras(tmp_path):
     photo = tmp_path / "p.jpg"
     Image.fromarray(synth.render(synth.photo_rng(321, 0), occluders=False)[0]).save(photo, quality=92)
     script = ("import sys; from fcnlib import cli; rc = cli.main(sys.argv[1:]); "
               "print([m for m in ('tensorflow', 'keras') if m in sys.modules]); sys.exit(rc)")
-    res = subprocess.run([sys.executable, "-c", script, "extract", str(photo), "--model", "receipt",
+    res = subprocess.run([sys.executable, "-c", script, "extract", str(photo),
                           "-o", str(tmp_path / "out")], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert res.returncode == 0, res.stderr[-2000:]
