@@ -12,10 +12,10 @@ W=data/real
 rm -rf "$W" data/runs-real data/real-eval
 $FCN import-quads "$R/images" "$R/corners" -o "$W" --negatives "$R/negatives"
 $FCN split "$W/pairs.txt" --val 0.1 --test 0.5 --seed 0
-$FCN compare "$W/pairs.txt" shipped=default classical=classical -o data/real-eval/all > /dev/null
+$FCN compare "$W/pairs.txt" shipped=receipt classical=classical -o data/real-eval/all > /dev/null
 $FCN train experiments/configs/finetune_real.yaml
 RUN=$(ls -td data/runs-real/*/ | head -1)
-$FCN compare "$W/test.txt" shipped=default "fine-tuned on $(grep -cv "^#" "$W/train.txt") real photos=${RUN}best.keras" \
+$FCN compare "$W/test.txt" shipped=receipt "fine-tuned on $(grep -cv "^#" "$W/train.txt") real photos=${RUN}best.keras" \
     classical=classical -o data/real-eval/test > /dev/null
 {
   echo "# Real receipts: shipped model vs fine-tuned vs classical pipeline"

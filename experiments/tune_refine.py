@@ -19,20 +19,22 @@ from pathlib import Path
 import numpy as np
 
 
-def coarse_cases(work: Path, n: int, seed: int, scale: int, long_side: int) -> list[dict]:
-    """Synthetic photos and the shipped model's coarse corners (cached in `work`)."""
-    cache = work / f"coarse_s{seed}_n{n}_x{scale}_side{long_side}.json"
+def coarse_cases(work: Path, n: int, seed: int, scale: int, long_side: int, preset: str = "receipt",
+                 documents: float = 0.0) -> list[dict]:
+    """Synthetic photos and a shipped model's coarse corners (cached in `work`)."""
+    tag = "" if documents == 0.0 else f"_docs{documents}"
+    cache = work / f"coarse_{preset}_s{seed}_n{n}{tag}_x{scale}_side{long_side}.json"
     if cache.exists():
         return json.loads(cache.read_text())
     from PIL import Image
 
     from fcnlib import data, synth
-    from fcnlib.predict import load_pretrained
+    from fcnlib.predict import Predictor
 
-    folder = work / f"synth_s{seed}_n{n}"
+    folder = work / f"synth_s{seed}_n{n}{tag}"
     if not (folder / "pairs.txt").exists():
-        synth.generate(folder, n=n, seed=seed, negatives=0.0, documents=0.0, progress=False)
-    predictor = load_pretrained()
+        synth.generate(folder, n=n, seed=seed, negatives=0.0, documents=documents, progress=False)
+    predictor = Predictor.load(preset)
     cases = []
     for i in range(n):
         name = f"synth_{i:05d}"
@@ -90,6 +92,8 @@ def main(argv=None) -> int:
     ap.add_argument("--scale", type=int, default=1, help="upsample the 600x800 photos by this factor")
     ap.add_argument("--long-side", type=int, default=1000, help="refine on the photo decoded at least this large")
     ap.add_argument("--work", default="data/tune_refine")
+    ap.add_argument("--preset", default="receipt", help="the shipped model whose corners are refined")
+    ap.add_argument("--documents", type=float, default=0.0, help="share of pages among the photos (fcn synth)")
     ap.add_argument("--grid", default="search", choices=["search", "detail", "one", "zoom"],
                     help="zoom: a second look of the network on a crop around the coarse quad")
     ap.add_argument("-o", "--output", default=None)
@@ -99,7 +103,7 @@ def main(argv=None) -> int:
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    cases = coarse_cases(work, args.n, args.seed, args.scale, args.long_side)
+    cases = coarse_cases(work, args.n, args.seed, args.scale, args.long_side, args.preset, args.documents)
     photos = [data.read_image_reduced(c["path"], args.long_side) for c in cases]
     base = postprocess.RefineSettings()
     if args.grid == "search":
@@ -119,9 +123,9 @@ def main(argv=None) -> int:
         grid = []
     predictor = None
     if args.grid == "zoom":
-        from fcnlib.predict import load_pretrained
+        from fcnlib.predict import Predictor
 
-        predictor = load_pretrained()
+        predictor = Predictor.load(args.preset)
     grid = [("coarse (no refinement)", None, None),
             (f"defaults: search {postprocess.REFINE_SEARCH_CELLS} cells, {base}", postprocess.REFINE_SEARCH_CELLS, base)] + grid
     rows = []
@@ -152,8 +156,9 @@ def main(argv=None) -> int:
         print(f"{label[:90]:90s} median {rows[-1][1]:.4f} p90 {rows[-1][2]:.4f} quad IoU {rows[-1][3]:.4f} "
               f"mean-corner median {rows[-1][5]:.4f} within 0.5% {rows[-1][6]:.3f} ({rows[-1][4]:.1f} ms)", flush=True)
     h, w = cases[0]["size"]
-    lines = [f"## Synthetic receipts, seed {args.seed}: {len(cases)} photos of {w}x{h}, refined at long side >= {args.long_side}",
-             "", f"`python experiments/tune_refine.py --n {args.n} --seed {args.seed} --scale {args.scale} "
+    what = "receipts" if args.documents == 0 else f"receipts and pages (documents {args.documents})"
+    lines = [f"## Synthetic {what}, seed {args.seed}: {len(cases)} photos of {w}x{h}, preset `{args.preset}`, refined at long side >= {args.long_side}",
+             "", f"`python experiments/tune_refine.py --preset {args.preset} --documents {args.documents} --n {args.n} --seed {args.seed} --scale {args.scale} "
              f"--long-side {args.long_side} --grid {args.grid}` on {time.strftime('%Y-%m-%d')} (machine shared with "
              "other jobs: the ms column is indicative only). Corner error: the worst corner of each photo, share of "
              "its diagonal; mean corner error: the mean of its four corners.", "",
