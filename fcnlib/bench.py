@@ -263,19 +263,20 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
 
 
-def extract_latency(folder, repeats: int = 2) -> dict:
+def extract_latency(folder, repeats: int = 2, preset: str | None = None) -> dict:
     """In this process: JPEG path -> corners and flattened receipt (`postprocess.extract_file` with
     the shipped model, refinement as shipped) for every photo of `folder`, `repeats` times after one
     warm-up call. Returns median/p95 ms, stage medians, and peak RSS (MB) with the model loaded, after
     the warm-up photo and at the end (memory that grew with the photos would show as the difference).
+    `preset`: another shipped model than the default (`fcnlib.presets`).
 
     Example:
     >>> extract_latency("photos/", repeats=1)["ms_median"]  # doctest: +SKIP
     """
     from fcnlib import postprocess
-    from fcnlib.predict import load_pretrained
+    from fcnlib.predict import Predictor, load_pretrained
 
-    predictor = load_pretrained()
+    predictor = load_pretrained() if preset is None else Predictor.load(preset)
     rss_loaded = _peak_rss_mb()
     photos = sorted(Path(folder).glob("*.jpg"))
     postprocess.extract_file(predictor, photos[0])
