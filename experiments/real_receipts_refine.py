@@ -19,7 +19,7 @@ import numpy as np
 
 
 def main(argv=None) -> int:
-    from fcnlib import data, evaluate, presets
+    from fcnlib import data, evaluate, fileio, presets
     from fcnlib.predict import Predictor
 
     names = (sys.argv[1:] if argv is None else argv) or [presets.DEFAULT_PRESET]
@@ -47,8 +47,7 @@ def main(argv=None) -> int:
              f"Measured once by `python experiments/real_receipts_refine.py {' '.join(names)}` (all "
              f"{len(pairs)} photos of ../shared/data/receipts; each preset with `refine` off and on; the refinement's "
              "settings were chosen on synthetic photos only, `experiments/results/refine_tuning.md`). Corner error: "
-             "per photo the worst of its four corners, share of the diagonal. The rows above, measured earlier, are "
-             "before refinement.", "",
+             "per photo the worst of its four corners, share of the diagonal.", "",
              "| preset | quad IoU | corner error median | mean | 90th percentile | receipts within 0.5% | mean IoU (mask) | receipts missed | false receipts |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for label, s, med, mean, p90, within, _ in rows:
@@ -56,10 +55,7 @@ def main(argv=None) -> int:
                      f"{s['mean_iou']:.4f} | {s['missed']} | {s.get('false_receipts')} |")
     lines += ["", "Targets (issue 12 §2): median corner error <= 0.5% of the diagonal, quad IoU >= 0.97. The mask "
               "IoU is the network's own mask (unchanged by the refinement)."]
-    text = "\n".join(lines) + "\n"
-    with open("experiments/results/real_receipts.md", "a") as f:
-        f.write(text)
-    print(text)
+    fileio.report_section(lines, "experiments/results/real_receipts.md")
     return 0
 
 

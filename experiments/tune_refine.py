@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output", default=None)
     args = ap.parse_args(argv)
 
-    from fcnlib import data, metrics, postprocess
+    from fcnlib import data, fileio, metrics, postprocess
 
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -165,11 +165,7 @@ def main(argv=None) -> int:
              "| setting | worst corner error, median | p90 | photos with worst corner <= 0.5% | mean corner error, median | quad IoU | refinement ms (median) |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     lines += [f"| {r[0]} | {r[1]:.4f} | {r[2]:.4f} | {r[6]:.3f} | {r[5]:.4f} | {r[3]:.4f} | {r[4]:.1f} |" for r in rows]
-    text = "\n".join(lines) + "\n"
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write("\n" + text)
-    print(text)
+    fileio.report_section(lines, args.output)
     return 0
 
 

@@ -38,3 +38,19 @@ def atomic_save_model(model, path: str | Path) -> None:
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix or '.keras'}")
     model.save(tmp)
     os.replace(tmp, path)
+
+
+def report_section(lines: list[str], path: str | Path | None = None) -> str:
+    """Print a Markdown section (its `lines`) and, with `path`, append it to that results file after a
+    blank line, creating it when missing: what the experiment scripts do with the tables they measure.
+    Earlier sections stay. Returns the section's text.
+
+    Example:
+    >>> report_section(["## Run 3", "", "| a |"], "experiments/results/refine_tuning.md")  # doctest: +SKIP
+    """
+    text = "\n".join(lines).strip("\n") + "\n"
+    if path is not None:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write("\n" + text)
+    print(text)
+    return text

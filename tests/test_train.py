@@ -653,3 +653,13 @@ def test_init_takes_a_preset_name_or_a_file_and_a_missing_one_fails_before_any_w
     with pytest.raises(FileNotFoundError, match="nope.keras: model file not found"):
         train.train(missing)
     assert not (tmp_path / "runs").exists()
+
+
+def test_report_section_prints_and_appends_after_what_was_there(tmp_path, capsys):
+    target = tmp_path / "results.md"
+    fileio.report_section(["## First", "", "| a |"], target)
+    fileio.report_section(["", "## Second", ""], target)
+    assert target.read_text() == "\n## First\n\n| a |\n\n## Second\n"
+    assert "## Second" in capsys.readouterr().out
+    fileio.report_section(["## Printed only"])
+    assert "Printed only" not in target.read_text()

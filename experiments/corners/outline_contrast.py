@@ -115,6 +115,7 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output", default=None, help="append the tables to this Markdown file")
     args = ap.parse_args(argv)
 
+    from fcnlib import fileio
     from fcnlib.predict import load_pretrained
 
     predictor = load_pretrained()
@@ -132,11 +133,7 @@ def main(argv=None) -> int:
         lines += table(f"Real receipts ({real})", outlines_real(real, predictor), args.search, args.samples)
     else:
         print(f"{real}: no corners/ folder, real photos skipped")
-    text = "\n".join(lines) + "\n"
-    if args.output:
-        with open(args.output, "a") as f:
-            f.write("\n" + text)
-    print(text)
+    fileio.report_section(lines, args.output)
     return 0
 
 
