@@ -17,6 +17,8 @@
 #   5. `fcn compare shipped=receipt warm=RUN/best.keras SET/pairs.txt -o data/documents-rule/SET` per set;
 #   6. experiments/documents/ship_rule.py prints the three checks with PASS/FAIL (exit status 1 on FAIL).
 #
+# "shipped" in this script is the `receipt` preset, the shipped model when it ran (2026-12-02); its
+# result shipped as the `document` preset (experiments/documents/package.py).
 # The real photos of ../shared are not scored here: only after the decision, once, to report.
 # Usage (from anywhere; needs the repo's .venv and git history): bash experiments/documents/candidate.sh
 # Work files go to data/ (git-ignored); record the figures in experiments/results/shipped_model.md.
