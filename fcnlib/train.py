@@ -576,8 +576,6 @@ def build_and_compile(config: TrainConfig, steps_per_epoch: int):
     model = models.build(config.model, input_shape=(None, None, 3), num_classes=config.num_classes,
                          **config.model_options)
     if config.init:
-        from fcnlib import presets
-
         init = presets.get(config.init).path if presets.is_preset(config.init) else config.init
         model.set_weights(models.load_model(init, compile=False).get_weights())
     void = {} if config.data.ignore_index is None else {"ignore_index": config.data.ignore_index}

@@ -15,7 +15,6 @@ outline that is right.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 
@@ -52,42 +51,44 @@ def summarise(per_photo: list[np.ndarray]) -> tuple[float, float, float, int]:
             float(np.mean([np.mean(np.abs(o) <= 1.5) for o in per_photo])), len(per_photo))
 
 
-def outlines_real(folder: Path, predictor):
+def outlines_real(folder: Path, predictor, name: str):
     """(photo, {outline name: quad}) for every receipt photo of a `../shared/data/receipts`-style folder."""
     from PIL import Image
 
-    from fcnlib import postprocess
+    from fcnlib import data
 
     for path in sorted((folder / "images").glob("*.jpg")):
         img = np.asarray(Image.open(path).convert("RGB"))
-        v = np.array((folder / "corners" / f"{path.stem}.txt").read_text().replace(",", " ").split(), float)
-        annotated = v.reshape(4, 2)[[0, 1, 3, 2]]  # the README's order TL, TR, BL, BR -> around the outline
-        yield img, {"annotated (hand-clicked)": annotated, **model_outlines(img, predictor, postprocess)}
+        annotated = data.read_corners(folder / "corners" / f"{path.stem}.txt")  # TL, TR, BR, BL
+        yield img, {"annotated (hand-clicked)": annotated, **model_outlines(img, predictor, name)}
 
 
-def outlines_synthetic(n: int, seed: int, work: Path, predictor):
+def outlines_synthetic(n: int, seed: int, work: Path, predictor, name: str):
     from PIL import Image
 
-    from fcnlib import postprocess, synth
+    from fcnlib import data, synth
 
     folder = work / f"synth_receipts_s{seed}_n{n}"
     if not (folder / "pairs.txt").exists():
         synth.generate(folder, n=n, seed=seed, negatives=0.0, documents=0.0, progress=False)
     for i in range(n):
         name = f"synth_{i:05d}"
-        true = np.asarray(json.loads((folder / "corners" / f"{name}.json").read_text())["corners"], float) - 0.5
+        true = data.read_corners(folder / "corners" / f"{name}.json") - 0.5  # pixel edges -> centres
         img = np.asarray(Image.open(folder / "original" / f"{name}.jpg").convert("RGB"))
-        yield img, {"true (generator)": true, **model_outlines(img, predictor, postprocess)}
+        yield img, {"true (generator)": true, **model_outlines(img, predictor, name)}
 
 
-def model_outlines(img, predictor, postprocess) -> dict:
+def model_outlines(img, predictor, name: str) -> dict:
+    """The predictor's coarse and refined outlines of `img` ({} when it finds none), named after `name`."""
+    from fcnlib import postprocess
+
     (prob, placement), = predictor.model_outputs([img])
     found = predictor.extract_from(prob, placement, min_score=0.0)
     if found.corners is None:
         return {}
     cell = max(img.shape[1] / placement.width, img.shape[0] / placement.height)
-    return {"shipped model, coarse": found.corners,
-            "shipped model, refined": postprocess.refine_in_photo(img, found.corners, cell)}
+    return {f"`{name}` model, coarse": found.corners,
+            f"`{name}` model, refined": postprocess.refine_in_photo(img, found.corners, cell)}
 
 
 def table(title: str, cases, search: float, samples: int) -> list[str]:
@@ -112,25 +113,28 @@ def main(argv=None) -> int:
     ap.add_argument("--search", type=float, default=8.0, help="half-width of each profile, pixels")
     ap.add_argument("--samples", type=int, default=48, help="profiles per side")
     ap.add_argument("--work", default="data/corners")
+    ap.add_argument("--preset", default=None, help="the shipped model whose outlines are checked (default: the default preset)")
     ap.add_argument("-o", "--output", default=None, help="append the tables to this Markdown file")
     args = ap.parse_args(argv)
 
     from fcnlib import fileio
-    from fcnlib.predict import load_pretrained
+    from fcnlib import presets
+    from fcnlib.predict import Predictor
 
-    predictor = load_pretrained()
+    name = args.preset or presets.DEFAULT_PRESET
+    predictor = Predictor.load(name)
     lines = [f"## Where the colour step lies relative to each outline, {time.strftime('%Y-%m-%d')}", "",
-             f"`python experiments/corners/outline_contrast.py --synthetic {args.synthetic} --seed {args.seed} "
+             f"`python experiments/corners/outline_contrast.py --preset {name} --synthetic {args.synthetic} --seed {args.seed} "
              f"--search {args.search} --samples {args.samples}`. Profiles of +-{args.search:g} px across each side, "
              "the strongest colour step in each (flat prior; steps under 6 grey levels per pixel are not counted).", ""]
     if args.synthetic:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
         lines += table(f"Synthetic receipts, seed {args.seed} (exact corners)",
-                       outlines_synthetic(args.synthetic, args.seed, work, predictor), args.search, args.samples)
+                       outlines_synthetic(args.synthetic, args.seed, work, predictor, name), args.search, args.samples)
     real = Path(args.real)
     if (real / "corners").is_dir():
-        lines += table(f"Real receipts ({real})", outlines_real(real, predictor), args.search, args.samples)
+        lines += table(f"Real receipts ({real})", outlines_real(real, predictor, name), args.search, args.samples)
     else:
         print(f"{real}: no corners/ folder, real photos skipped")
     fileio.report_section(lines, args.output)
