@@ -33,6 +33,9 @@ refinement, and the flattened receipt warped from the photo (output pixels only)
 """
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -63,7 +66,6 @@ _MAX_HULL_VERTICES = 48
 _RANSAC_CANDIDATES = 96
 
 
-@dataclass
 class Extraction:
     """Result of `extract`.
 
@@ -71,12 +73,29 @@ class Extraction:
     score: confidence in [0, 1]: mean receipt probability inside the quad times the IoU between the
         kept region and the quad (0.0 when corners is None). Low when the net is unsure or the region
         is not quadrilateral.
-    mask: uint8 (H, W) {0, 1}: the kept region (largest component, holes filled).
+    mask: uint8 (H, W) {0, 1}: the kept region (largest component, holes filled). It may be given as
+        a function of no arguments that makes it: it is then made when first read, so a caller that
+        wants only the corners does not pay for a photo-size mask (`Predictor.extract_from`).
     """
 
-    corners: np.ndarray | None
-    score: float
-    mask: np.ndarray
+    __slots__ = ("corners", "score", "_mask")
+
+    def __init__(self, corners: np.ndarray | None, score: float, mask):
+        self.corners, self.score, self._mask = corners, score, mask
+
+    @property
+    def mask(self) -> np.ndarray:
+        if callable(self._mask):
+            self._mask = self._mask()
+        return self._mask
+
+    def with_corners(self, corners: np.ndarray | None) -> "Extraction":
+        """The same extraction with other corners (the mask, made or not, is shared)."""
+        return Extraction(corners, self.score, self._mask)
+
+    def __repr__(self) -> str:
+        corners = None if self.corners is None else np.round(self.corners, 1).tolist()
+        return f"Extraction(corners={corners}, score={self.score:.4f})"
 
 
 def _bool_mask(mask) -> np.ndarray:
@@ -329,6 +348,39 @@ def order_corners(pts) -> np.ndarray:
     return np.roll(p, -int(np.argmin(key)), axis=0)
 
 
+# A large flattened receipt is warped in horizontal bands of at least this many output pixels, one per
+# thread (PIL's transform runs without the GIL), on up to _WARP_THREADS threads. Smaller outputs take one
+# call: waking an idle core costs more than it saves there (`fcn bench extract` measures both sizes).
+_WARP_BAND_PIXELS = 1 << 18
+_WARP_THREADS = min(4, os.cpu_count() or 1)
+
+
+@functools.lru_cache(maxsize=1)
+def _warp_pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_WARP_THREADS, thread_name_prefix="fcnlib-warp")
+
+
+def _perspective(image, size: tuple[int, int], h: np.ndarray) -> np.ndarray:
+    """PIL's bilinear perspective transform of `image` (a PIL image) to `size` (width, height), output
+    pixel (x, y) sampled at `h` @ (x, y, 1) (pixel edges on integers), computed in horizontal bands on
+    `_warp_pool`'s threads. Each output pixel is computed alone, so the bands match one whole call."""
+    from PIL import Image
+
+    width, height = size
+
+    def band(top: int, bottom: int) -> np.ndarray:
+        shifted = h @ np.array([[1.0, 0.0, 0.0], [0.0, 1.0, top], [0.0, 0.0, 1.0]])
+        coeffs = tuple((shifted / shifted[2, 2]).ravel()[:8])
+        return np.asarray(image.transform((width, bottom - top), Image.Transform.PERSPECTIVE, coeffs,
+                                          Image.Resampling.BILINEAR))
+
+    n = int(min(_WARP_THREADS, height, width * height // _WARP_BAND_PIXELS))
+    if n <= 1:
+        return band(0, height)
+    cuts = np.linspace(0, height, n + 1).astype(int)
+    return np.concatenate(list(_warp_pool().map(band, cuts[:-1], cuts[1:])))
+
+
 def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     """The receipt inside `corners` (TL, TR, BR, BL) flattened upright, uint8 of the photo's channels.
 
@@ -350,19 +402,17 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     w, h = pil.size if pil is not None else img.shape[1::-1]
     if np.all(q[:, 0] < -0.5) or np.all(q[:, 0] > w - 0.5) or np.all(q[:, 1] < -0.5) or np.all(q[:, 1] > h - 0.5):
         raise ValueError(f"corners {q.tolist()} lie outside the photo of size {w}x{h}")
-    # PIL's transform (C, uint8, a few ms) puts pixel edges on integers: the output's edges
-    # (0 ... size) map onto the receipt's outline, whose corners are at pixel centres + 0.5.
+    # PIL's transform (C, uint8) puts pixel edges on integers: the output's edges (0 ... size) map onto
+    # the receipt's outline, whose corners are at pixel centres + 0.5.
     dst = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], dtype=np.float64)
-    coeffs = tuple(homography(dst, q + 0.5).ravel()[:8])
+    to_photo = homography(dst, q + 0.5)
     if pil is not None:
-        return np.asarray(pil.transform((out_w, out_h), Image.Transform.PERSPECTIVE, coeffs,
-                                        Image.Resampling.BILINEAR))
+        return _perspective(pil, (out_w, out_h), to_photo)
     if img.dtype != np.uint8:
         img = np.clip(np.rint(img), 0, 255).astype(np.uint8)
 
     def flat(plane):  # gray, RGB and RGBA in one call; other channel counts plane by plane
-        return np.asarray(Image.fromarray(np.ascontiguousarray(plane)).transform(
-            (out_w, out_h), Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR))
+        return _perspective(Image.fromarray(np.ascontiguousarray(plane)), (out_w, out_h), to_photo)
 
     if img.ndim == 2 or img.shape[-1] in (3, 4):
         return flat(img)
@@ -730,7 +780,7 @@ def extract_file(predictor, path, *, threshold: float = 0.5, min_score: float | 
     lap("quad")
     if found.corners is not None and (getattr(predictor, "refine", False) if refine is None else refine):
         cell = max(reduced.size[1] / placement.width, reduced.size[0] / placement.height)
-        found = Extraction(refine_in_photo(reduced, found.corners, cell), found.score, found.mask)
+        found = found.with_corners(refine_in_photo(reduced, found.corners, cell))
         lap("refine")
     flat = None
     if flatten and found.corners is not None:

@@ -265,8 +265,10 @@ class Predictor:
         corners = None if found.corners is None else (found.corners + 0.5) * scale - 0.5  # pixel centres
         if corners is not None and photo is not None and self.refine:
             corners = postprocess.refine_in_photo(photo, corners, cell=float(scale.max()))
-        mask = np.asarray(Image.fromarray(found.mask).resize((w, h), Image.Resampling.NEAREST))
-        return postprocess.Extraction(corners=corners, score=found.score, mask=mask)
+        # the mask at the photo's size is made only when read (a 48 MP one costs tens of ms)
+        small_mask = found.mask
+        return postprocess.Extraction(corners, found.score, lambda: np.asarray(
+            Image.fromarray(small_mask).resize((w, h), Image.Resampling.NEAREST)))
 
     def extract(self, photos: list[np.ndarray], threshold: float = 0.5, batch_size: int = 8,
                 min_score: float | None = None) -> list[postprocess.Extraction]:

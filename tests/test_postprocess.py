@@ -207,7 +207,43 @@ def test_warp_returns_a_known_pattern_upright():
     assert np.abs(out[3:-3, 3:-3] - pattern[3:-3, 3:-3]).mean() < 6
 
 
+def test_warp_in_bands_matches_one_call(monkeypatch):
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (300, 260, 3), dtype=np.uint8)
+    corners = np.array([[30.2, 20.7], [231.5, 41.0], [244.9, 281.3], [12.4, 262.8]])
+    out_size = (257, 211)
+    dst = np.array([[0, 0], [211, 0], [211, 257], [0, 257]], float)
+    whole = np.asarray(Image.fromarray(photo).transform(
+        (211, 257), Image.Transform.PERSPECTIVE, tuple(homography(dst, corners + 0.5).ravel()[:8]),
+        Image.Resampling.BILINEAR))
+    monkeypatch.setattr(pp, "_WARP_THREADS", 3)
+    monkeypatch.setattr(pp, "_WARP_BAND_PIXELS", 1000)  # 3 bands
+    banded = pp.warp(photo, corners, out_size=out_size)
+    assert banded.shape == whole.shape
+    np.testing.assert_array_equal(banded, whole)
+    np.testing.assert_array_equal(pp.warp(Image.fromarray(photo), corners, out_size=out_size), whole)
+
+
 # ---------------------------------------------------------------- extract
+
+
+def test_extraction_makes_a_lazy_mask_once_on_first_read():
+    made = []
+
+    def make():
+        made.append(1)
+        return np.ones((4, 3), np.uint8)
+
+    found = pp.Extraction(np.zeros((4, 2)), 0.9, make)
+    moved = found.with_corners(np.ones((4, 2)))
+    assert made == [] and "score=0.9000" in repr(found)
+    assert found.mask.shape == (4, 3) and found.mask.sum() == 12
+    assert made == [1]
+    assert moved.mask.shape == (4, 3) and made == [1, 1]  # `moved` shares the function, not the array
+    assert pp.Extraction(None, 0.0, np.zeros((2, 2), np.uint8)).mask.shape == (2, 2)
+
 
 
 def smooth_prob(mask) -> np.ndarray:

@@ -86,6 +86,7 @@ def test_extraction_on_the_model_size_map_matches_the_photo_size_map(tmp_path):
     fast = predictor.extract_from(small, placement)
     slow = postprocess.extract(placement.to_original(small))
     assert fast.mask.shape == photo.shape[:2]
+    assert np.abs(fast.mask.astype(int) - slow.mask).mean() < 0.01  # the model's mask, scaled up
     assert np.abs(fast.corners - slow.corners).max() < 1.0
     assert np.abs(fast.corners - CORNERS).max() < 3.0
 
