@@ -75,7 +75,7 @@ def _synth(args) -> int:
                          f"{SYNTH_MAX_ASPECT} times its short side (a receipt cannot be placed in a narrower one)")
     with output_dir(out):
         pairs = synth.generate(out, n=args.n, seed=args.seed, height=args.height, width=args.width,
-                               negatives=args.negatives, documents=args.documents)
+                               negatives=args.negatives, documents=args.documents, landscape=args.landscape)
     print(pairs)
     return 0
 
@@ -439,6 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--negatives", type=_float_in(0.0, 1.0), default=0.15, help="share of photos with no paper")
     s.add_argument("--documents", type=_float_in(0.0, 1.0), default=0.3,
                    help="share of the photos with paper that show a page (letter, form, table...) not a receipt")
+    s.add_argument("--landscape", type=_float_in(0.0, 1.0), default=0.0,
+                   help="share of the photos framed width x height (half of them a photo turned a quarter)")
     s.set_defaults(func=_synth)
 
     s = sub.add_parser("models", help="table of the models: parameters, GFLOPs, output shape")

@@ -247,3 +247,58 @@ def test_lookalikes_are_drawn_and_do_not_shift_the_photos_rng(tmp_path):
         assert not np.array_equal(photo, plain) and mask.sum() == 0 and corners is None, kind
     with pytest.raises(ValueError, match="lookalike"):
         synth.render(synth.photo_rng(0, 0), 48, 36, lookalike="envelope")
+
+
+@pytest.mark.parametrize("clockwise", [True, False])
+def test_turn_quarter_moves_corners_with_the_paper(clockwise):
+    """A turned photo's corners still outline its mask, in the paper's own order (clockwise on screen)."""
+    photo, mask, corners = synth.render(synth.photo_rng(1, 2), H, W, occluders=False)
+    t_photo, t_mask, t_corners = synth.turn_quarter(photo, mask, corners, clockwise=clockwise)
+    assert t_photo.shape == (W, H, 3) and t_mask.shape == (W, H)
+    before = _iou(data.polygon_mask(corners, H, W).astype(bool), mask.astype(bool))
+    after = _iou(data.polygon_mask(t_corners, W, H).astype(bool), t_mask.astype(bool))
+    assert after > 0.85 and abs(after - before) < 0.01
+    x, y = t_corners[:, 0], t_corners[:, 1]
+    assert 0.5 * (np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))) > 0
+    # the paper's top edge (TL -> TR) now runs down the screen (clockwise) or up it
+    step = t_corners[1] - t_corners[0]
+    assert abs(step[1]) > abs(step[0]) and (step[1] > 0) == clockwise
+    assert synth.turn_quarter(photo, mask, None, clockwise=clockwise)[2] is None
+
+
+def test_generate_frames_the_landscape_share_and_keeps_the_other_photos(tmp_path):
+    """`landscape` frames about that share of the photos width x height, half turned a quarter; every other
+    photo is byte for byte the one `landscape=0` writes for the same seed."""
+    n = 40
+    synth.generate(tmp_path / "a", n=n, seed=5, height=48, width=36, landscape=0.5, progress=False)
+    synth.generate(tmp_path / "b", n=n, seed=5, height=48, width=36, progress=False)
+    frames = []
+    for i in range(n):
+        name = f"synth_{i:05d}"
+        doc = json.loads((tmp_path / "a" / "corners" / f"{name}.json").read_text())
+        frames.append(doc["frame"])
+        size = Image.open(tmp_path / "a" / "original" / f"{name}.jpg").size
+        mask = np.asarray(Image.open(tmp_path / "a" / "mask" / f"{name}.png"))
+        if doc["frame"] == "portrait":
+            assert size == (36, 48)
+            for sub, ext in (("original", "jpg"), ("mask", "png")):
+                a = (tmp_path / "a" / sub / f"{name}.{ext}").read_bytes()
+                assert a == (tmp_path / "b" / sub / f"{name}.{ext}").read_bytes(), (i, sub)
+        else:
+            assert size == (48, 36) and mask.shape == (36, 48), (i, doc["frame"])
+            if doc["corners"] is not None:
+                quad = data.polygon_mask(np.array(doc["corners"]), 36, 48).astype(bool)
+                assert _iou(quad, mask.astype(bool)) > 0.8, i  # tiny photos: torn ends and curl cost a little
+    assert set(frames) == {"portrait", "landscape", "turned"}
+    assert abs(frames.count("portrait") / n - 0.5) <= 4 * np.sqrt(0.25 / n)
+    with pytest.raises(ValueError, match="landscape"):
+        synth.generate(tmp_path / "x", n=2, landscape=-0.1, progress=False)
+
+
+def test_cli_synth_landscape_flag(tmp_path):
+    from fcnlib import cli
+
+    assert cli.main(["synth", "-o", str(tmp_path / "d"), "--n", "6", "--height", "48", "--width", "36",
+                     "--landscape", "1"]) == 0
+    sizes = {Image.open(p).size for p in (tmp_path / "d" / "original").glob("*.jpg")}
+    assert sizes == {(48, 36)}

@@ -45,7 +45,7 @@ from fcnlib.synth.placement import _place
 from fcnlib.synth.camera import _blur, _finger, _lighting
 from fcnlib.synth.scenes import _KIND_P, _KINDS, _tone_tiles  # noqa: F401 (tests, notebooks)
 
-__all__ = ["LOOKALIKES", "generate", "photo_rng", "render"]
+__all__ = ["LOOKALIKES", "generate", "photo_rng", "render", "turn_quarter"]
 
 
 def _under_sheets(rng, d: _Pen, quad: np.ndarray, colour) -> None:
@@ -265,22 +265,46 @@ def photo_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(index)])
 
 
+def turn_quarter(photo: np.ndarray, mask: np.ndarray, corners: np.ndarray | None, clockwise: bool):
+    """A photo, its mask and corners turned a quarter (the phone held sideways): (photo, mask, corners).
+
+    Corners keep their order (the paper's own TL, TR, BR, BL), in the turned photo's pixels.
+
+    Example:
+
+    >>> photo, mask, corners = turn_quarter(*render(photo_rng(0, 0), 160, 120), clockwise=True)
+    >>> photo.shape[:2], mask.shape
+    ((120, 160), (120, 160))
+    """
+    h, w = mask.shape
+    k = -1 if clockwise else 1
+    if corners is not None:
+        x, y = corners[:, 0], corners[:, 1]
+        corners = np.stack([h - 1 - y, x] if clockwise else [y, w - 1 - x], axis=1)
+    return (np.ascontiguousarray(np.rot90(photo, k)), np.ascontiguousarray(np.rot90(mask, k)), corners)
+
+
 def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int = 600,
-             negatives: float = 0.15, progress: bool = True, documents: float = 0.3) -> Path:
+             negatives: float = 0.15, progress: bool = True, documents: float = 0.3,
+             landscape: float = 0.0) -> Path:
     """Write n synthetic photos to out_dir (original/, mask/ class ids 0/1, corners/ JSON, pairs.txt).
 
     About a `negatives` fraction of photos show no paper; of the others, about a `documents` fraction
     show a page (letter, table, form, notebook, book page) and the rest a receipt, so receipts stay the
     majority at the default. Each corners JSON also says which `kind` of paper the photo shows
     ("receipt", "document" or null) and which paper-like `lookalike` it holds (one of LOOKALIKES or null:
-    half the empty photos and 12% of the others have one). Returns the pairs.txt path. With progress, a
-    progress bar with the rate in photos/s is drawn on stderr.
+    half the empty photos and 12% of the others have one). About a `landscape` fraction of the photos are
+    framed the other way (`width` x `height`, so landscape at the default size): half of those show the
+    scene framed so (the paper upright), half a photo turned a quarter either way (`turn_quarter`: the
+    phone held sideways, the paper on its side); the JSON's `frame` says which ("portrait", "landscape"
+    or "turned"). The other photos are the ones `landscape=0` gives for the same seed. Returns the
+    pairs.txt path. With progress, a progress bar with the rate in photos/s is drawn on stderr.
 
     Example:
 
     >>> pairs = generate("data/synth", n=20, seed=0, documents=0.5, progress=False)
     """
-    for name, value in (("negatives", negatives), ("documents", documents)):
+    for name, value in (("negatives", negatives), ("documents", documents), ("landscape", landscape)):
         if not 0.0 <= value <= 1.0:
             raise ValueError(f"{name} must be a fraction in [0, 1], got {value}")
     from fcnlib.data import write_pairs
@@ -297,13 +321,18 @@ def generate(out_dir, n: int = 500, seed: int = 0, height: int = 800, width: int
         quality = int(rng.integers(75, 96))
         # drawn from a generator of its own, so that the photos without a look-alike stay as they were
         lookalike = _pick_lookalike(np.random.default_rng([int(seed), int(i), 1]), receipt)
-        photo, mask, corners = render(rng, height, width, receipt, document=document, lookalike=lookalike)
+        framing = np.random.default_rng([int(seed), int(i), 2]).random(2)  # its own generator too
+        frame = "portrait" if framing[0] >= landscape else ("landscape" if framing[0] < landscape / 2 else "turned")
+        size = (width, height) if frame == "landscape" else (height, width)
+        photo, mask, corners = render(rng, *size, receipt, document=document, lookalike=lookalike)
+        if frame == "turned":
+            photo, mask, corners = turn_quarter(photo, mask, corners, clockwise=bool(framing[1] < 0.5))
         name = f"synth_{i:05d}"
         img_path, mask_path = out / "original" / f"{name}.jpg", out / "mask" / f"{name}.png"
         Image.fromarray(photo).save(img_path, "JPEG", quality=quality)
         Image.fromarray(mask).save(mask_path, "PNG", compress_level=1)
         doc = {"corners": None if corners is None else [[round(float(x), 2), round(float(y), 2)] for x, y in corners],
-               "kind": ("document" if document else "receipt") if receipt else None, "lookalike": lookalike}
+               "kind": ("document" if document else "receipt") if receipt else None, "lookalike": lookalike, "frame": frame}
         (out / "corners" / f"{name}.json").write_text(json.dumps(doc) + "\n")
         pairs.append((img_path, mask_path))
         now = time.perf_counter()
