@@ -1,9 +1,13 @@
-"""The documents candidate's ship rule (experiments/results/shipped_model.md, "Documents candidate"),
-checked on the `metrics.json` files that `fcn compare shipped=... warm=... PAIRS -o OUT/SET` writes
-(OUT/SET/shipped/metrics.json, OUT/SET/warm/metrics.json) for the sets pages, receipts, receipts_old and
-empty. Prints each check with PASS or FAIL; exit status 0 when all three pass, 1 otherwise.
+"""The documents candidates' ship rule (experiments/results/shipped_model.md, "Documents candidate" and
+"Landscape candidate"), checked on the `metrics.json` files that `fcn compare shipped=... warm=... PAIRS
+-o OUT/SET` writes (OUT/SET/shipped/metrics.json, OUT/SET/warm/metrics.json). Three checks: on each
+`--gain` set the candidate's mean IoU is at least +0.02 above the shipped model's; on each `--keep` set at
+most 0.005 below; on each `--empty` set (empty scenes) at most 4 more false documents. The defaults are the
+first documents candidate's sets (gain: pages; keep: receipts, receipts_old; empty: empty). Prints each
+check with PASS or FAIL; exit status 0 when all pass, 1 otherwise.
 
-Usage: python experiments/documents/ship_rule.py OUT [--shipped NAME] [--candidate NAME]
+Usage: python experiments/documents/ship_rule.py OUT [--gain SET ...] [--keep SET ...] [--empty SET ...]
+                                                     [--shipped NAME] [--candidate NAME]
 """
 from __future__ import annotations
 
@@ -12,9 +16,11 @@ import json
 import sys
 from pathlib import Path
 
-PAGES_GAIN = 0.02  # 1. pages: mean IoU at least this much above the shipped model's
-RECEIPTS_LOSS = 0.005  # 2. receipts (new and old generator): mean IoU at most this much below
-FALSE_EXTRA = 4  # 3. empty scenes: at most this many more false documents (1% of 400)
+GAIN = 0.02  # 1. each gain set: mean IoU at least this much above the shipped model's
+KEEP_LOSS = 0.005  # 2. each keep set: mean IoU at most this much below
+FALSE_EXTRA = 4  # 3. each set of 400 empty scenes: at most this many more false documents (1%)
+DEFAULT_SETS = {"gain": ("pages",), "keep": ("receipts", "receipts_old"), "empty": ("empty",)}
+LABELS = {"receipts": "receipts, new generator", "receipts_old": "receipts, shipped model's generator"}
 
 
 def _metrics(out: Path, name: str, model: str) -> dict:
@@ -32,23 +38,25 @@ def _false(m: dict, where: str) -> int:
         raise SystemExit(f"ship_rule: {where} has no 'false_receipts' count (a set without empty photos?)") from None
 
 
-def checks(out: Path, shipped: str = "shipped", candidate: str = "warm") -> list[tuple[str, bool]]:
-    """The three checks as (description, passed)."""
-    m = {(s, k): _metrics(out, s, k) for s in ("pages", "receipts", "receipts_old", "empty")
-         for k in (shipped, candidate)}
-    gain = m["pages", candidate]["mean_iou"] - m["pages", shipped]["mean_iou"]
-    rows = [(f"1. pages: mean IoU {m['pages', candidate]['mean_iou']:.3f} vs {m['pages', shipped]['mean_iou']:.3f}, "
-             f"{gain:+.3f} (needs >= +{PAGES_GAIN})", gain >= PAGES_GAIN - 1e-12)]
-    for s, label in (("receipts", "new generator"), ("receipts_old", "shipped model's generator")):
+def checks(out: Path, shipped: str = "shipped", candidate: str = "warm", gain=DEFAULT_SETS["gain"],
+           keep=DEFAULT_SETS["keep"], empty=DEFAULT_SETS["empty"]) -> list[tuple[str, bool]]:
+    """The checks as (description, passed), one per set."""
+    m = {(s, k): _metrics(out, s, k) for s in (*gain, *keep, *empty) for k in (shipped, candidate)}
+    rows = []
+    for s in gain:
         d = m[s, candidate]["mean_iou"] - m[s, shipped]["mean_iou"]
-        rows.append((f"2. receipts, {label}: mean IoU {m[s, candidate]['mean_iou']:.3f} vs "
-                     f"{m[s, shipped]['mean_iou']:.3f}, {d:+.3f} (needs >= -{RECEIPTS_LOSS})",
-                     d >= -RECEIPTS_LOSS - 1e-12))
-    f_c = _false(m["empty", candidate], f"empty/{candidate}")
-    f_s = _false(m["empty", shipped], f"empty/{shipped}")
-    rows.append((f"3. empty scenes: false documents {m['empty', candidate]['false_receipts']} vs "
-                 f"{m['empty', shipped]['false_receipts']}, {f_c - f_s:+d} (needs <= +{FALSE_EXTRA})",
-                 f_c - f_s <= FALSE_EXTRA))
+        rows.append((f"1. {LABELS.get(s, s)}: mean IoU {m[s, candidate]['mean_iou']:.3f} vs "
+                     f"{m[s, shipped]['mean_iou']:.3f}, {d:+.3f} (needs >= +{GAIN})", d >= GAIN - 1e-12))
+    for s in keep:
+        d = m[s, candidate]["mean_iou"] - m[s, shipped]["mean_iou"]
+        rows.append((f"2. {LABELS.get(s, s)}: mean IoU {m[s, candidate]['mean_iou']:.3f} vs "
+                     f"{m[s, shipped]['mean_iou']:.3f}, {d:+.3f} (needs >= -{KEEP_LOSS})", d >= -KEEP_LOSS - 1e-12))
+    for s in empty:
+        f_c = _false(m[s, candidate], f"{s}/{candidate}")
+        f_s = _false(m[s, shipped], f"{s}/{shipped}")
+        rows.append((f"3. {s} scenes: false documents {m[s, candidate]['false_receipts']} vs "
+                     f"{m[s, shipped]['false_receipts']}, {f_c - f_s:+d} (needs <= +{FALSE_EXTRA})",
+                     f_c - f_s <= FALSE_EXTRA))
     return rows
 
 
@@ -57,8 +65,10 @@ def main(argv=None) -> int:
     p.add_argument("out", type=Path, help="folder holding the pages, receipts, receipts_old and empty comparisons")
     p.add_argument("--shipped", default="shipped")
     p.add_argument("--candidate", default="warm")
+    for kind, sets in DEFAULT_SETS.items():
+        p.add_argument(f"--{kind}", nargs="+", default=list(sets), metavar="SET")
     args = p.parse_args(argv)
-    rows = checks(args.out, args.shipped, args.candidate)
+    rows = checks(args.out, args.shipped, args.candidate, args.gain, args.keep, args.empty)
     for text, ok in rows:
         print(f"{'PASS' if ok else 'FAIL'}  {text}")
     ok = all(passed for _, passed in rows)
