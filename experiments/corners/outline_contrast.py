@@ -72,9 +72,9 @@ def outlines_synthetic(n: int, seed: int, work: Path, predictor, name: str):
     if not (folder / "pairs.txt").exists():
         synth.generate(folder, n=n, seed=seed, negatives=0.0, documents=0.0, progress=False)
     for i in range(n):
-        name = f"synth_{i:05d}"
-        true = data.read_corners(folder / "corners" / f"{name}.json") - 0.5  # pixel edges -> centres
-        img = np.asarray(Image.open(folder / "original" / f"{name}.jpg").convert("RGB"))
+        stem = f"synth_{i:05d}"
+        true = data.read_corners(folder / "corners" / f"{stem}.json") - 0.5  # pixel edges -> centres
+        img = np.asarray(Image.open(folder / "original" / f"{stem}.jpg").convert("RGB"))
         yield img, {"true (generator)": true, **model_outlines(img, predictor, name)}
 
 
@@ -105,6 +105,49 @@ def table(title: str, cases, search: float, samples: int) -> list[str]:
     return lines + [""]
 
 
+def _outward_normals(quad: np.ndarray) -> np.ndarray:
+    """(4, 2) unit normals of the sides quad[s] -> quad[s + 1], pointing away from the quad's centre."""
+    edges = np.roll(quad, -1, axis=0) - quad
+    normals = np.stack([edges[:, 1], -edges[:, 0]], axis=1) / np.hypot(*edges.T)[:, None]
+    mids = (quad + np.roll(quad, -1, axis=0)) / 2
+    return normals * np.sign(((mids - quad.mean(axis=0)) * normals).sum(axis=1))[:, None]
+
+
+def side_offsets(reference: np.ndarray, quad: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How `quad` departs from `reference` (both (4, 2)), its corners matched to the reference's by the
+    cyclic shift closest overall: (corner distances (4,), signed offsets of its sides from the reference's
+    sides at the corners (8,: each corner's error along the outward normals of the two reference sides
+    meeting there), signed offsets at the middles of the sides (4,)), in pixels, outward +."""
+    shifts = [np.roll(quad, -k, axis=0) for k in range(4)]
+    quad = min(shifts, key=lambda q: float(np.hypot(*(q - reference).T).sum()))
+    normals = _outward_normals(reference)
+    err = quad - reference
+    at_corners = np.concatenate([(err * normals).sum(axis=1), (err * np.roll(normals, 1, axis=0)).sum(axis=1)])
+    mids = (quad + np.roll(quad, -1, axis=0)) / 2 - (reference + np.roll(reference, -1, axis=0)) / 2
+    return np.hypot(*err.T), at_corners, (mids * normals).sum(axis=1)
+
+
+def parts_table(title: str, cases) -> list[str]:
+    """Corner error split into the sides' offsets at the corners and at their middles, per model outline,
+    against the first outline of each case (the annotated or the true one)."""
+    rows: dict[str, list] = {}
+    for _, quads in cases:
+        (_, reference), *others = quads.items()
+        for name, quad in others:
+            rows.setdefault(name, []).append(side_offsets(np.asarray(reference, float), np.asarray(quad, float)))
+    lines = [f"### {title}: corner error split along the sides", "",
+             "| outline | photos | corner distance, median (px) | sides' offset at the corners, median abs (px) | "
+             "at their middles, median abs (px) | mean signed offset (px, outward +) |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    for name, parts in rows.items():
+        dist, corners, mids = (np.concatenate([p[k] for p in parts]) for k in range(3))
+        # the mean signed offset is the same at the corners and at the middles (both are linear in the errors)
+        lines.append(f"| {name} | {len(parts)} | {np.median(dist):.2f} | {np.median(np.abs(corners)):.2f} | "
+                     f"{np.median(np.abs(mids)):.2f} | {mids.mean():+.2f} |")
+        print(lines[-1], flush=True)
+    return lines + [""]
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--real", default="../shared/data/receipts", help="folder with images/ and corners/")
@@ -114,6 +157,9 @@ def main(argv=None) -> int:
     ap.add_argument("--samples", type=int, default=48, help="profiles per side")
     ap.add_argument("--work", default="data/corners")
     ap.add_argument("--preset", default=None, help="the shipped model whose outlines are checked (default: the default preset)")
+    ap.add_argument("--parts", action="store_true",
+                    help="instead of the colour steps: the corner error split into the sides' offsets at the "
+                         "corners and at their middles, against the annotated (or true) corners")
     ap.add_argument("-o", "--output", default=None, help="append the tables to this Markdown file")
     args = ap.parse_args(argv)
 
@@ -123,18 +169,29 @@ def main(argv=None) -> int:
 
     name = args.preset or presets.DEFAULT_PRESET
     predictor = Predictor.load(name)
-    lines = [f"## Where the colour step lies relative to each outline, {time.strftime('%Y-%m-%d')}", "",
-             f"`python experiments/corners/outline_contrast.py --preset {name} --synthetic {args.synthetic} --seed {args.seed} "
-             f"--search {args.search} --samples {args.samples}`. Profiles of +-{args.search:g} px across each side, "
-             "the strongest colour step in each (flat prior; steps under 6 grey levels per pixel are not counted).", ""]
+    command = (f"`python experiments/corners/outline_contrast.py --preset {name} --synthetic {args.synthetic} "
+               f"--seed {args.seed}" + (" --parts`" if args.parts else f" --search {args.search} --samples {args.samples}`"))
+    if args.parts:
+        lines = [f"## Corner error split along the sides, {time.strftime('%Y-%m-%d')}", "",
+                 f"{command}. Each model corner (matched to the reference's by the closest cyclic order) is "
+                 "compared with the reference corner: its distance, and its error along the outward normals of "
+                 "the two reference sides that meet there (how far each side sits out or in at its ends); the "
+                 "offset of the middle of each model side along the reference side's normal. Reporting only.", ""]
+    else:
+        lines = [f"## Where the colour step lies relative to each outline, {time.strftime('%Y-%m-%d')}", "",
+                 f"{command}. Profiles of +-{args.search:g} px across each side, the strongest colour step in each "
+                 "(flat prior; steps under 6 grey levels per pixel are not counted).", ""]
     if args.synthetic:
         work = Path(args.work)
         work.mkdir(parents=True, exist_ok=True)
-        lines += table(f"Synthetic receipts, seed {args.seed} (exact corners)",
-                       outlines_synthetic(args.synthetic, args.seed, work, predictor, name), args.search, args.samples)
+        cases = outlines_synthetic(args.synthetic, args.seed, work, predictor, name)
+        title = f"Synthetic receipts, seed {args.seed} (exact corners)"
+        lines += parts_table(title, cases) if args.parts else table(title, cases, args.search, args.samples)
     real = Path(args.real)
     if (real / "corners").is_dir():
-        lines += table(f"Real receipts ({real})", outlines_real(real, predictor, name), args.search, args.samples)
+        cases = outlines_real(real, predictor, name)
+        title = f"Real receipts ({real})"
+        lines += parts_table(title, cases) if args.parts else table(title, cases, args.search, args.samples)
     else:
         print(f"{real}: no corners/ folder, real photos skipped")
     fileio.report_section(lines, args.output)
