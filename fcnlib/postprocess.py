@@ -377,6 +377,7 @@ def _perspective(image, size: tuple[int, int], h: np.ndarray) -> np.ndarray:
     n = int(min(_WARP_THREADS, height, width * height // _WARP_BAND_PIXELS))
     if n <= 1:
         return band(0, height)
+    image.load()  # a lazily opened file is decoded here, once, not by each band's thread at the same time
     cuts = np.linspace(0, height, n + 1).astype(int)
     return np.concatenate(list(_warp_pool().map(band, cuts[:-1], cuts[1:])))
 
