@@ -375,6 +375,13 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
     "cap_met"); min_score None when the set lacks either kind (no threshold can be chosen then: callers
     must keep the one they have)."""
     _check_max_false_rate(max_false_rate)  # before the work, not after it
+    scores, has = extraction_scores(predictor, pairs, mask_values, batch_size)
+    return choose_min_score(scores, has, max_false_rate)
+
+
+def extraction_scores(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8) -> tuple[list, list]:
+    """(extraction score, whether the mask holds the object) of every pair, as `calibrate_min_score`
+    measures them: the score with no threshold (`extract_from(..., min_score=0.0)`)."""
     pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
     scores, has = [], []
     for start in range(0, len(pairs), batch_size):
@@ -383,4 +390,4 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
         for (_, mask_path), (small, placement) in zip(chunk, predictor.model_outputs(photos, batch_size)):
             scores.append(predictor.extract_from(small, placement, min_score=0.0).score)
             has.append(bool(data.read_mask(mask_path, mask_values=mask_values).any()))
-    return choose_min_score(scores, has, max_false_rate)
+    return scores, has
