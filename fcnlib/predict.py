@@ -30,8 +30,8 @@ from fcnlib import data, postprocess, presets, viz
 from fcnlib.labels import num_labels
 from fcnlib.spec import Preprocessor, SegmenterSpec, read_spec
 
-DEFAULT_MODEL = presets.WEIGHTS / "document_unet.keras"  # the default preset (`fcnlib.presets.DEFAULT_PRESET`)
-DEFAULT_TFLITE = DEFAULT_MODEL.with_suffix(".tflite")  # `fcnlib.models.export.to_tflite` of DEFAULT_MODEL
+DEFAULT_MODEL = presets.get(presets.DEFAULT_PRESET).path  # the default preset's `.keras` file
+DEFAULT_TFLITE = presets.get(presets.DEFAULT_PRESET).tflite  # its TFLite copy
 
 
 def load_pretrained() -> "Predictor":
