@@ -43,6 +43,7 @@ import skimage  # submodules load lazily on first use (skimage.measure, ...), ke
 
 from fcnlib.data import ReducedPhoto, polygon_mask
 from fcnlib.geometry import homography, is_convex, polygon_area, simplify_polyline
+from fcnlib.spec import SCORE_METHODS
 
 __all__ = [
     "Extraction",
@@ -60,9 +61,11 @@ __all__ = [
     "REFINE_SEARCH_CELLS",
     "REFINE_LONG_SIDE",
     "FLAT_LONG_SIDE",
+    "CONFIDENT_PROBABILITY",
 ]
 
 _MAX_HULL_VERTICES = 48
+CONFIDENT_PROBABILITY = 0.9  # the "confident" score: share of the quad's pixels above this probability
 _RANSAC_CANDIDATES = 96
 
 
@@ -70,9 +73,11 @@ class Extraction:
     """Result of `extract`.
 
     corners: float (4, 2) TL, TR, BR, BL in (x, y) pixels, or None when no receipt was found.
-    score: confidence in [0, 1]: mean receipt probability inside the quad times the IoU between the
-        kept region and the quad (0.0 when corners is None). Low when the net is unsure or the region
-        is not quadrilateral.
+    score: confidence in [0, 1] (0.0 when nothing quadrilateral was found), by the model's score
+        method (`extract`): "fit", the mean receipt probability inside the quad times the IoU between
+        the kept region and the quad, low when the net is unsure or the region is not quadrilateral;
+        "confident", the share of the quad's pixels where the net is sure (probability above
+        CONFIDENT_PROBABILITY), low when it is unsure anywhere inside the outline.
     mask: uint8 (H, W) {0, 1}: the kept region (largest component, holes filled). It may be given as
         a function of no arguments that makes it: it is then made when first read, so a caller that
         wants only the corners does not pay for a photo-size mask (`Predictor.extract_from`).
@@ -420,26 +425,44 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
     return np.stack([flat(img[..., k]) for k in range(img.shape[-1])], axis=-1)
 
 
-def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: float = 0.0) -> Extraction:
+def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: float = 0.0,
+            score: str = "fit") -> Extraction:
     """Receipt corners from a probability map ((H, W), (H, W, 1) sigmoid or (H, W, K) softmax).
 
     Threshold P(receipt) > `threshold`, keep the largest region (holes filled), `fit_quad` it on the
     probability (sub-pixel, so a model-size map does). "No receipt" is a normal outcome: corners None
     when the region is empty or too small (score 0.0) or when the score is below `min_score` (the score
-    is kept, so a caller sees how close it was)."""
+    is kept, so a caller sees how close it was). `score` names how the score is computed
+    (`fcnlib.spec.SCORE_METHODS`, see `Extraction`); a model's `min_score` holds for the method it was
+    calibrated with (`SegmenterSpec.score`).
+
+    Example:
+
+    >>> prob = np.zeros((40, 30), np.float32); prob[8:32, 6:24] = 0.95
+    >>> found = extract(prob, score="confident")
+    >>> found.corners is not None, round(found.score, 2)
+    (True, 1.0)
+    """
+    if score not in SCORE_METHODS:
+        raise ValueError(f"score method {score!r}: expected one of {SCORE_METHODS}")
     p = receipt_probability(prob)
     region = largest_region(p > threshold)
     corners = fit_quad(region, min_area=min_area, prob=p, threshold=threshold)
-    score = 0.0
+    value = 0.0
     if corners is not None:
         quad = polygon_mask(corners, *region.shape).astype(bool)  # vectorised: cheaper than skimage.draw here
-        union = np.count_nonzero(quad | region)
-        iou = np.count_nonzero(quad & region) / union if union else 0.0
-        mean_p = float(p[quad].mean()) if quad.any() else 0.0
-        score = float(np.clip(mean_p * iou, 0.0, 1.0))
-        if score < min_score:
+        inside = p[quad]
+        if inside.size == 0:
+            value = 0.0
+        elif score == "confident":
+            value = float(np.count_nonzero(inside > CONFIDENT_PROBABILITY) / inside.size)
+        else:
+            union = np.count_nonzero(quad | region)
+            iou = np.count_nonzero(quad & region) / union if union else 0.0
+            value = float(np.clip(float(inside.mean()) * iou, 0.0, 1.0))
+        if value < min_score:
             corners = None
-    return Extraction(corners=corners, score=score, mask=region.astype(np.uint8))
+    return Extraction(corners=corners, score=value, mask=region.astype(np.uint8))
 
 
 def classical_quad(photo, *, max_side: int = 500, sigma: float = 2.0, closing_radius: int = 2,

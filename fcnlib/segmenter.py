@@ -50,6 +50,8 @@ class Segmenter(keras.Model):
         ignore_index: the void label of the training masks, or None.
         min_score: for a binary network, the extraction score under which it answers "no object"
             (calibrated on validation photos); None when not calibrated.
+        score: how that extraction score is computed (`fcnlib.spec.SCORE_METHODS`), the one `min_score`
+            was calibrated for; "fit" by default and in files that name none.
 
     Example:
 
@@ -59,7 +61,7 @@ class Segmenter(keras.Model):
     """
 
     def __init__(self, network, preprocessor=None, class_names=None, palette=None, ignore_index=None,
-                 min_score=None, **kwargs):
+                 min_score=None, score="fit", **kwargs):
         if isinstance(preprocessor, dict):
             preprocessor = Preprocessor.from_config(preprocessor)
         if preprocessor is None:
@@ -70,7 +72,7 @@ class Segmenter(keras.Model):
             raise ValueError(f"the network takes {fixed} inputs, the preprocessor makes {preprocessor.image_size}")
         # checked before the graph is built: a wrong class count or palette fails here, not at use
         spec = SegmenterSpec(preprocessor, int(network.output_shape[-1]), class_names, palette,
-                             ignore_index, min_score)
+                             ignore_index, min_score, score)
         inputs = keras.Input(shape=network.input_shape[1:], name="image")
         outputs = network(inputs)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -163,7 +165,7 @@ def sidecar_description(path: Path, network) -> dict:
     size = meta.get("image_size") or [d or 256 for d in fixed]
     out = {"preprocessor": Preprocessor(tuple(size), meta.get("resize", "stretch")),
            "class_names": meta.get("class_names"), "ignore_index": meta.get("ignore_index"),
-           "min_score": meta.get("min_score")}
+           "min_score": meta.get("min_score"), "score": meta.get("score", "fit")}
     if out["class_names"] is not None and len(out["class_names"]) < num_labels(network.output_shape[-1]):
         warnings.warn(f"{sidecar}: {len(out['class_names'])} class names for a "
                       f"{network.output_shape[-1]}-channel output; using default names")
@@ -171,9 +173,10 @@ def sidecar_description(path: Path, network) -> dict:
     return out
 
 
-def with_min_score(path: str | Path, min_score: float) -> Segmenter:
+def with_min_score(path: str | Path, min_score: float, score: str | None = None) -> Segmenter:
     """Set the "no object" threshold inside a Segmenter `.keras` file, rewritten atomically (what
-    `fcn calibrate` calls). A bare network with a sidecar becomes a Segmenter file at the same path.
+    `fcn calibrate` calls), and with `score` the score method it was calibrated for (else the file's
+    own is kept). A bare network with a sidecar becomes a Segmenter file at the same path.
 
     Example:
 
@@ -182,6 +185,7 @@ def with_min_score(path: str | Path, min_score: float) -> Segmenter:
     """
     from fcnlib.fileio import atomic_save_model
 
-    segmenter = load_segmenter(path).with_spec(min_score=min_score)
+    changes = {"min_score": min_score} if score is None else {"min_score": min_score, "score": score}
+    segmenter = load_segmenter(path).with_spec(**changes)
     atomic_save_model(segmenter, path)
     return segmenter

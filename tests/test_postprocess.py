@@ -594,3 +594,20 @@ def test_refine_in_photo_reduces_a_large_full_size_array_first(monkeypatch):
     assert seen == [(1600, 1200, 3)]  # halved: the smallest power-of-two reduction with long side >= 1000
     assert corner_error(refined, true) < 8.0  # about one pixel of the 1/2 image it ran on
     assert corner_error(coarse, true) > 30.0
+
+
+def test_extract_score_methods_change_the_score_not_the_outline():
+    # one rectangle, its left half sure (0.95), its right half unsure (0.7)
+    prob = np.zeros((80, 60), np.float32)
+    prob[10:70, 10:30] = 0.95
+    prob[10:70, 30:50] = 0.7
+    fit = pp.extract(prob)
+    confident = pp.extract(prob, score="confident")
+    np.testing.assert_allclose(confident.corners, fit.corners)
+    assert confident.score == pytest.approx(0.5, abs=0.05)  # half of the quad above 0.9
+    assert fit.score == pytest.approx(0.825, abs=0.03)  # mean probability x quad-region IoU (about 1)
+    # min_score holds for the method asked for
+    assert pp.extract(prob, min_score=0.6, score="confident").corners is None
+    assert pp.extract(prob, min_score=0.6).corners is not None
+    with pytest.raises(ValueError, match="score method 'area'"):
+        pp.extract(prob, score="area")
