@@ -28,6 +28,7 @@ import yaml
 
 from fcnlib import models, presets
 from fcnlib.fileio import atomic_save_model, atomic_write_text
+from fcnlib.spec import SCORE_METHODS
 
 RUN_STATE = "state.json"
 CONFIG_FILE = "config.yaml"
@@ -118,6 +119,7 @@ class TrainConfig:
     reduce_lr: int = 3  # patience in epochs, 0 turns it off
     checkpoint_every: int = 50  # batches between mid-epoch checkpoints, 0 turns them off
     calibration_max_false_rate: float | None = None  # binary: cap on val's empty photos scored >= min_score
+    calibration_score: Literal[SCORE_METHODS] = "fit"  # binary: the extraction score min_score is for
     monitor: str = "val_iou"  # a score (higher is better): val_iou (binary), val_miou (multi-class)
     gallery: int = 8
     output_dir: str = "experiments/runs"
@@ -909,8 +911,8 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, ch
 
 def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict:
     """Evaluate the best model on val and test; write metrics.json, curves.png, the gallery; for a
-    binary task calibrate `min_score` on val (under `calibration_max_false_rate` when set) and save it
-    inside `best.keras` (a `Segmenter`)."""
+    binary task calibrate `min_score` on val (under `calibration_max_false_rate` when set, for the score
+    method `calibration_score`) and save both inside `best.keras` (a `Segmenter`)."""
     from fcnlib import viz
     from fcnlib.segmenter import Segmenter, load_segmenter
 
@@ -934,8 +936,10 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
         results["calibration"] = calibrate_min_score(Predictor.from_segmenter(segmenter),
                                                      read_split(config, config.data.val),
                                                      config.data.mask_values,
-                                                     max_false_rate=config.calibration_max_false_rate)
-        segmenter = segmenter.with_spec(min_score=results["calibration"]["min_score"])
+                                                     max_false_rate=config.calibration_max_false_rate,
+                                                     score=config.calibration_score)
+        segmenter = segmenter.with_spec(min_score=results["calibration"]["min_score"],
+                                        score=config.calibration_score)
     atomic_write_text(run / "metrics.json", json.dumps(results, indent=2))
     atomic_save_model(segmenter, run / "best.keras")
     if state["history"]:
