@@ -193,8 +193,8 @@ def _model_file(spec: str) -> Path | None:
     return None if spec in predictors() else Path(spec)
 
 
-def _store_min_score(model_file: Path, min_score: float, score: str | None = None) -> Path:
-    """Record a calibrated `min_score` (and with `score`, the score method it holds for) for
+def _store_min_score(model_file: Path, min_score: float, score_method: str | None = None) -> Path:
+    """Record a calibrated `min_score` (and with `score_method`, the score method it holds for) for
     `model_file`: inside it for a Segmenter, else (a bare network saved by an older fcnlib) in its
     `.json` sidecar, as then; returns the file written."""
     from fcnlib.fileio import atomic_write_text
@@ -203,13 +203,13 @@ def _store_min_score(model_file: Path, min_score: float, score: str | None = Non
     if read_spec(model_file) is not None:
         from fcnlib.segmenter import with_min_score
 
-        with_min_score(model_file, min_score, score)
+        with_min_score(model_file, min_score, score_method)
         return model_file
     sidecar = model_file.with_suffix(".json")
     meta = json.loads(sidecar.read_text()) if sidecar.exists() else {}
     meta["min_score"] = min_score
-    if score is not None:
-        meta["score"] = score
+    if score_method is not None:
+        meta["score_method"] = score_method
     atomic_write_text(sidecar, json.dumps(meta, indent=2))
     return sidecar
 
@@ -231,7 +231,7 @@ def _calibrate(args) -> int:
         raise ValueError(f"-o {target}: give a file name ending in .keras")
     with output_file(target):  # before the work: a read-only folder fails now, not after every photo
         result = evaluate.calibrate_min_score(_load_predictor(args.model), args.pairs, mask_values=args.mask_values,
-                                              max_false_rate=args.max_false_rate, score=args.score)
+                                              max_false_rate=args.max_false_rate, score_method=args.score_method)
     if result["min_score"] is None:
         print(f"fcn calibrate: error: {args.pairs}: {result['objects']} photos with the object and "
               f"{result['empty']} without; calibration needs both (no threshold can be chosen otherwise). "
@@ -245,8 +245,8 @@ def _calibrate(args) -> int:
         shutil.copyfile(source, target)
         if source.with_suffix(".json").is_file():  # an older run's sidecar
             shutil.copyfile(source.with_suffix(".json"), target.with_suffix(".json"))
-    written = _store_min_score(target, result["min_score"], args.score)
-    print(f"{written}: min_score {result['min_score']}" + (f", score {args.score}" if args.score else ""))
+    written = _store_min_score(target, result["min_score"], args.score_method)
+    print(f"{written}: min_score {result['min_score']}" + (f", score method {args.score_method}" if args.score_method else ""))
     return 0
 
 
@@ -484,7 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--max-false-rate", type=_float_in(0.0, 1.0), metavar="SHARE",
                    help="cap the share of empty photos scored at or above the threshold, then keep the most "
                         "objects (default: the best balanced accuracy)")
-    s.add_argument("--score", choices=SCORE_METHODS,
+    s.add_argument("--score-method", choices=SCORE_METHODS,
                    help="how the extraction score is computed, recorded with the threshold: 'fit' (mean "
                         "probability inside the quad x quad-region IoU), 'confident' (share of the quad "
                         "with probability > 0.9); default: the model's own")

@@ -364,7 +364,7 @@ def choose_min_score(scores, has, max_false_rate: float | None = None) -> dict:
 
 
 def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8,
-                        max_false_rate: float | None = None, score: str | None = None) -> dict:
+                        max_false_rate: float | None = None, score_method: str | None = None) -> dict:
     """The extraction score below which a binary model should answer "no receipt".
 
     On a labelled set holding photos with and without the object (normally the validation split, never
@@ -373,33 +373,33 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
     while at most that share of the empty photos scores at or above it. Returns {"min_score",
     "balanced_accuracy", "objects", "empty", "missed", "false"} (with a cap also "max_false_rate" and
     "cap_met"); min_score None when the set lacks either kind (no threshold can be chosen then: callers
-    must keep the one they have). `score`: the score method to calibrate (`fcnlib.spec.SCORE_METHODS`;
+    must keep the one they have). `score_method`: the score method to calibrate (`fcnlib.spec.SCORE_METHODS`;
     default the model's own); the threshold is valid for that method only."""
     _check_max_false_rate(max_false_rate)  # before the work, not after it
-    _check_score_method(score)
-    scores, has = extraction_scores(predictor, pairs, mask_values, batch_size, score=score)
+    _check_score_method(score_method)
+    scores, has = extraction_scores(predictor, pairs, mask_values, batch_size, score_method=score_method)
     return choose_min_score(scores, has, max_false_rate)
 
 
-def _check_score_method(score) -> None:
+def _check_score_method(score_method) -> None:
     from fcnlib.spec import SCORE_METHODS
 
-    if score is not None and score not in SCORE_METHODS:
-        raise ValueError(f"score method {score!r}: expected one of {SCORE_METHODS}")
+    if score_method is not None and score_method not in SCORE_METHODS:
+        raise ValueError(f"score method {score_method!r}: expected one of {SCORE_METHODS}")
 
 
 def extraction_scores(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8,
-                      score: str | None = None) -> tuple[list, list]:
+                      score_method: str | None = None) -> tuple[list, list]:
     """(extraction score, whether the mask holds the object) of every pair, as `calibrate_min_score`
     measures them: the score with no threshold (`extract_from(..., min_score=0.0)`), by the score
-    method `score` (default the model's own)."""
-    _check_score_method(score)
+    method `score_method` (default the model's own)."""
+    _check_score_method(score_method)
     pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
     scores, has = [], []
     for start in range(0, len(pairs), batch_size):
         chunk = pairs[start:start + batch_size]
         photos = [data.read_image(p) for p, _ in chunk]
         for (_, mask_path), (small, placement) in zip(chunk, predictor.model_outputs(photos, batch_size)):
-            scores.append(predictor.extract_from(small, placement, min_score=0.0, score=score).score)
+            scores.append(predictor.extract_from(small, placement, min_score=0.0, score_method=score_method).score)
             has.append(bool(data.read_mask(mask_path, mask_values=mask_values).any()))
     return scores, has

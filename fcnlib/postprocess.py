@@ -426,25 +426,25 @@ def warp(photo, corners, out_size: tuple[int, int] | None = None) -> np.ndarray:
 
 
 def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: float = 0.0,
-            score: str = "fit") -> Extraction:
+            score_method: str = "fit") -> Extraction:
     """Receipt corners from a probability map ((H, W), (H, W, 1) sigmoid or (H, W, K) softmax).
 
     Threshold P(receipt) > `threshold`, keep the largest region (holes filled), `fit_quad` it on the
     probability (sub-pixel, so a model-size map does). "No receipt" is a normal outcome: corners None
     when the region is empty or too small (score 0.0) or when the score is below `min_score` (the score
-    is kept, so a caller sees how close it was). `score` names how the score is computed
+    is kept, so a caller sees how close it was). `score_method` names how the score is computed
     (`fcnlib.spec.SCORE_METHODS`, see `Extraction`); a model's `min_score` holds for the method it was
-    calibrated with (`SegmenterSpec.score`).
+    calibrated with (`SegmenterSpec.score_method`).
 
     Example:
 
     >>> prob = np.zeros((40, 30), np.float32); prob[8:32, 6:24] = 0.95
-    >>> found = extract(prob, score="confident")
+    >>> found = extract(prob, score_method="confident")
     >>> found.corners is not None, round(found.score, 2)
     (True, 1.0)
     """
-    if score not in SCORE_METHODS:
-        raise ValueError(f"score method {score!r}: expected one of {SCORE_METHODS}")
+    if score_method not in SCORE_METHODS:
+        raise ValueError(f"score method {score_method!r}: expected one of {SCORE_METHODS}")
     p = receipt_probability(prob)
     region = largest_region(p > threshold)
     corners = fit_quad(region, min_area=min_area, prob=p, threshold=threshold)
@@ -454,7 +454,7 @@ def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: flo
         inside = p[quad]
         if inside.size == 0:
             value = 0.0
-        elif score == "confident":
+        elif score_method == "confident":
             value = float(np.count_nonzero(inside > CONFIDENT_PROBABILITY) / inside.size)
         else:
             union = np.count_nonzero(quad | region)

@@ -247,12 +247,13 @@ class Predictor:
         return out
 
     def extract_from(self, prob: np.ndarray, placement: data.Placement, threshold: float = 0.5,
-                     min_score: float | None = None, photo=None, score: str | None = None) -> postprocess.Extraction:
+                     min_score: float | None = None, photo=None,
+                     score_method: str | None = None) -> postprocess.Extraction:
         """The receipt of one model-size map, corners and mask in its photo's pixels.
 
         The quad is fitted on the model-size probability (sub-pixel), then scaled to the photo:
         much cheaper than fitting on the map upsampled to the photo, for the same outline.
-        `min_score` defaults to the model's calibrated `self.min_score` (0 when it has none), `score`
+        `min_score` defaults to the model's calibrated `self.min_score` (0 when it has none), `score_method`
         (the score method, `fcnlib.spec.SCORE_METHODS`) to the one it was calibrated for. With
         `photo` (the photo as an array, or a `data.ReducedPhoto`) and `self.refine`, the corners are
         refined on it."""
@@ -261,7 +262,7 @@ class Predictor:
         crop = prob[placement.top:placement.top + placement.height, placement.left:placement.left + placement.width]
         limit = self.min_score if min_score is None else min_score
         found = postprocess.extract(crop, threshold=threshold, min_score=limit or 0.0,
-                                    score=self.spec.score if score is None else score)
+                                    score_method=self.spec.score_method if score_method is None else score_method)
         h, w = placement.original
         scale = np.array([w / placement.width, h / placement.height])
         corners = None if found.corners is None else (found.corners + 0.5) * scale - 0.5  # pixel centres

@@ -50,7 +50,7 @@ class Segmenter(keras.Model):
         ignore_index: the void label of the training masks, or None.
         min_score: for a binary network, the extraction score under which it answers "no object"
             (calibrated on validation photos); None when not calibrated.
-        score: how that extraction score is computed (`fcnlib.spec.SCORE_METHODS`), the one `min_score`
+        score_method: how that extraction score is computed (`fcnlib.spec.SCORE_METHODS`), the one `min_score`
             was calibrated for; "fit" by default and in files that name none.
 
     Example:
@@ -61,7 +61,7 @@ class Segmenter(keras.Model):
     """
 
     def __init__(self, network, preprocessor=None, class_names=None, palette=None, ignore_index=None,
-                 min_score=None, score="fit", **kwargs):
+                 min_score=None, score_method="fit", **kwargs):
         if isinstance(preprocessor, dict):
             preprocessor = Preprocessor.from_config(preprocessor)
         if preprocessor is None:
@@ -72,7 +72,7 @@ class Segmenter(keras.Model):
             raise ValueError(f"the network takes {fixed} inputs, the preprocessor makes {preprocessor.image_size}")
         # checked before the graph is built: a wrong class count or palette fails here, not at use
         spec = SegmenterSpec(preprocessor, int(network.output_shape[-1]), class_names, palette,
-                             ignore_index, min_score, score)
+                             ignore_index, min_score, score_method)
         inputs = keras.Input(shape=network.input_shape[1:], name="image")
         outputs = network(inputs)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
@@ -165,7 +165,8 @@ def sidecar_description(path: Path, network) -> dict:
     size = meta.get("image_size") or [d or 256 for d in fixed]
     out = {"preprocessor": Preprocessor(tuple(size), meta.get("resize", "stretch")),
            "class_names": meta.get("class_names"), "ignore_index": meta.get("ignore_index"),
-           "min_score": meta.get("min_score"), "score": meta.get("score", "fit")}
+           "min_score": meta.get("min_score"),
+           "score_method": meta.get("score_method", "fit")}
     if out["class_names"] is not None and len(out["class_names"]) < num_labels(network.output_shape[-1]):
         warnings.warn(f"{sidecar}: {len(out['class_names'])} class names for a "
                       f"{network.output_shape[-1]}-channel output; using default names")
@@ -173,9 +174,9 @@ def sidecar_description(path: Path, network) -> dict:
     return out
 
 
-def with_min_score(path: str | Path, min_score: float, score: str | None = None) -> Segmenter:
+def with_min_score(path: str | Path, min_score: float, score_method: str | None = None) -> Segmenter:
     """Set the "no object" threshold inside a Segmenter `.keras` file, rewritten atomically (what
-    `fcn calibrate` calls), and with `score` the score method it was calibrated for (else the file's
+    `fcn calibrate` calls), and with `score_method` the score method it was calibrated for (else the file's
     own is kept). A bare network with a sidecar becomes a Segmenter file at the same path.
 
     Example:
@@ -185,7 +186,9 @@ def with_min_score(path: str | Path, min_score: float, score: str | None = None)
     """
     from fcnlib.fileio import atomic_save_model
 
-    changes = {"min_score": min_score} if score is None else {"min_score": min_score, "score": score}
+    changes = {"min_score": min_score}
+    if score_method is not None:
+        changes["score_method"] = score_method
     segmenter = load_segmenter(path).with_spec(**changes)
     atomic_save_model(segmenter, path)
     return segmenter

@@ -152,7 +152,7 @@ class SegmenterSpec:
     """Everything a `Segmenter` holds besides its network: a `Preprocessor`, the class names and their
     colours, the ignore index, the number of output channels (`fcnlib.labels`: 1 = binary sigmoid) and,
     for a binary model, `min_score`, the extraction score under which it answers "no object" (None:
-    not calibrated, no such answer), and `score`, how that score is computed (`SCORE_METHODS`): a
+    not calibrated, no such answer), and `score_method`, how that score is computed (`SCORE_METHODS`): a
     threshold is calibrated for one score method and means nothing for another."""
 
     preprocessor: Preprocessor = field(default_factory=Preprocessor)
@@ -161,7 +161,7 @@ class SegmenterSpec:
     palette: tuple[tuple[int, int, int], ...] | None = None
     ignore_index: int | None = None
     min_score: float | None = None
-    score: str = "fit"
+    score_method: str = "fit"
 
     def __post_init__(self):
         from fcnlib.labels import check_ignore_index, num_labels
@@ -184,20 +184,21 @@ class SegmenterSpec:
             if not 0.0 <= float(self.min_score) <= 1.0:
                 raise ValueError(f"min_score must be in [0, 1], got {self.min_score!r}")
             object.__setattr__(self, "min_score", float(self.min_score))
-        if self.score not in SCORE_METHODS:
-            raise ValueError(f"score method {self.score!r}: expected one of {SCORE_METHODS}")
+        if self.score_method not in SCORE_METHODS:
+            raise ValueError(f"score method {self.score_method!r}: expected one of {SCORE_METHODS}")
 
     def get_config(self) -> dict:
         return {"preprocessor": self.preprocessor.get_config(), "num_classes": int(self.num_classes),
                 "class_names": list(self.class_names),
                 "palette": None if self.palette is None else [list(c) for c in self.palette],
-                "ignore_index": self.ignore_index, "min_score": self.min_score, "score": self.score}
+                "ignore_index": self.ignore_index, "min_score": self.min_score,
+                "score_method": self.score_method}
 
     @classmethod
     def from_config(cls, config: dict) -> "SegmenterSpec":
         config = dict(config)
         pre = config.pop("preprocessor", None) or {}
-        known = {"num_classes", "class_names", "palette", "ignore_index", "min_score", "score"}
+        known = {"num_classes", "class_names", "palette", "ignore_index", "min_score", "score_method"}
         return cls(Preprocessor.from_config(pre) if isinstance(pre, dict) else pre,
                    **{k: v for k, v in config.items() if k in known})
 

@@ -119,7 +119,7 @@ class TrainConfig:
     reduce_lr: int = 3  # patience in epochs, 0 turns it off
     checkpoint_every: int = 50  # batches between mid-epoch checkpoints, 0 turns them off
     calibration_max_false_rate: float | None = None  # binary: cap on val's empty photos scored >= min_score
-    calibration_score: Literal[SCORE_METHODS] = "fit"  # binary: the extraction score min_score is for
+    calibration_score_method: Literal[SCORE_METHODS] = "fit"  # binary: the extraction score min_score is for
     monitor: str = "val_iou"  # a score (higher is better): val_iou (binary), val_miou (multi-class)
     gallery: int = 8
     output_dir: str = "experiments/runs"
@@ -912,7 +912,7 @@ def _fit(config: TrainConfig, run: Path, state: dict, verbose, checked: dict, ch
 def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict:
     """Evaluate the best model on val and test; write metrics.json, curves.png, the gallery; for a
     binary task calibrate `min_score` on val (under `calibration_max_false_rate` when set, for the score
-    method `calibration_score`) and save both inside `best.keras` (a `Segmenter`)."""
+    method `calibration_score_method`) and save both inside `best.keras` (a `Segmenter`)."""
     from fcnlib import viz
     from fcnlib.segmenter import Segmenter, load_segmenter
 
@@ -937,9 +937,9 @@ def finish(config: TrainConfig, run: Path, state: dict, test_ds, val_ds) -> dict
                                                      read_split(config, config.data.val),
                                                      config.data.mask_values,
                                                      max_false_rate=config.calibration_max_false_rate,
-                                                     score=config.calibration_score)
+                                                     score_method=config.calibration_score_method)
         segmenter = segmenter.with_spec(min_score=results["calibration"]["min_score"],
-                                        score=config.calibration_score)
+                                        score_method=config.calibration_score_method)
     atomic_write_text(run / "metrics.json", json.dumps(results, indent=2))
     atomic_save_model(segmenter, run / "best.keras")
     if state["history"]:

@@ -602,12 +602,12 @@ def test_extract_score_methods_change_the_score_not_the_outline():
     prob[10:70, 10:30] = 0.95
     prob[10:70, 30:50] = 0.7
     fit = pp.extract(prob)
-    confident = pp.extract(prob, score="confident")
+    confident = pp.extract(prob, score_method="confident")
     np.testing.assert_allclose(confident.corners, fit.corners)
     assert confident.score == pytest.approx(0.5, abs=0.05)  # half of the quad above 0.9
     assert fit.score == pytest.approx(0.825, abs=0.03)  # mean probability x quad-region IoU (about 1)
     # min_score holds for the method asked for
-    assert pp.extract(prob, min_score=0.6, score="confident").corners is None
+    assert pp.extract(prob, min_score=0.6, score_method="confident").corners is None
     assert pp.extract(prob, min_score=0.6).corners is not None
     with pytest.raises(ValueError, match="score method 'area'"):
-        pp.extract(prob, score="area")
+        pp.extract(prob, score_method="area")

@@ -263,29 +263,29 @@ def test_calibrate_writes_min_score_inside_a_segmenter_file(tmp_path):
 def test_calibrate_score_method_is_recorded_with_the_threshold_and_used(tmp_path):
     from fcnlib.spec import SegmenterSpec, read_spec
 
-    assert SegmenterSpec.from_config({"min_score": 0.5}).score == "fit"  # files written before the field
+    assert SegmenterSpec.from_config({"min_score": 0.5}).score_method == "fit"  # files written before the field
     with pytest.raises(ValueError, match="score method 'area'"):
-        SegmenterSpec(score="area")
+        SegmenterSpec(score_method="area")
     pairs = _labelled_set(tmp_path, 3, 2)
     photos = [data.read_image(p) for p, _ in pairs]
     data.write_pairs(pairs, tmp_path / "val.txt")
     model = _bright_segmenter(tmp_path / "seg.keras", class_names=["background", "receipt"])
-    assert cli.main(["calibrate", str(model), str(tmp_path / "val.txt"), "--score", "confident"]) == 0
+    assert cli.main(["calibrate", str(model), str(tmp_path / "val.txt"), "--score-method", "confident"]) == 0
     spec = read_spec(model)
-    assert spec.score == "confident" and 0 < spec.min_score < 1
+    assert spec.score_method == "confident" and 0 < spec.min_score < 1
     predictor = Predictor.load(model)
     found = predictor.extract(photos)
     assert [f.corners is not None for f in found] == [True, True, True, False, False]
     outputs = predictor.model_outputs(photos)
     for f, (small, placement) in zip(found, outputs):  # the file's method, not the default one
-        assert f.score == predictor.extract_from(small, placement, min_score=0.0, score="confident").score
-    fit = [predictor.extract_from(small, placement, min_score=0.0, score="fit").score for small, placement in outputs]
+        assert f.score == predictor.extract_from(small, placement, min_score=0.0, score_method="confident").score
+    fit = [predictor.extract_from(small, placement, min_score=0.0, score_method="fit").score for small, placement in outputs]
     assert [f.score for f in found] != fit
     # a bare network of an older run keeps both in its sidecar
     bare = bright_quad_model(tmp_path / "bare.keras")
-    assert cli.main(["calibrate", str(bare), str(tmp_path / "val.txt"), "--score", "confident"]) == 0
-    assert json.loads(bare.with_suffix(".json").read_text())["score"] == "confident"
-    assert Predictor.load(bare).spec.score == "confident"
+    assert cli.main(["calibrate", str(bare), str(tmp_path / "val.txt"), "--score-method", "confident"]) == 0
+    assert json.loads(bare.with_suffix(".json").read_text())["score_method"] == "confident"
+    assert Predictor.load(bare).spec.score_method == "confident"
 
 
 @pytest.mark.filterwarnings("ignore:model name 'default' is deprecated:DeprecationWarning")  # the old name, on purpose

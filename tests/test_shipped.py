@@ -20,7 +20,7 @@ from fcnlib.spec import read_spec
 CLASS_NAMES = {"document": ("background", "document"), "receipt": ("background", "receipt")}
 # the score method each min_score was calibrated for (experiments/results/shipped_model.md): the receipt
 # model is kept as it shipped, before score methods had a name
-SCORES = {"document": "confident", "receipt": "fit"}
+SCORE_METHODS = {"document": "confident", "receipt": "fit"}
 
 
 def test_the_default_is_the_document_model():
@@ -39,7 +39,7 @@ def test_each_shipped_model_is_one_small_file_that_describes_itself(name):
     spec = read_spec(preset.path)
     assert spec.preprocessor.image_size == (192, 144) and spec.preprocessor.resize == "stretch"
     assert spec.class_names == CLASS_NAMES[name] and spec.num_classes == 1
-    assert 0.0 < spec.min_score < 1.0 and spec.score == SCORES[name]
+    assert 0.0 < spec.min_score < 1.0 and spec.score_method == SCORE_METHODS[name]
     import fcnlib.segmenter  # noqa: F401  (registers the classes; nothing else is needed)
 
     model = keras.saving.load_model(preset.path, safe_mode=True)

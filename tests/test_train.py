@@ -180,11 +180,12 @@ def test_calibration_max_false_rate_reaches_the_calibration(tiny_synth, tmp_path
     from fcnlib.spec import read_spec
 
     run = train.train(tiny_config(tiny_synth, tmp_path, epochs=1, steps_per_epoch=1, gallery=0,
-                                  calibration_max_false_rate=0.0, calibration_score="confident"), verbose=0)
+                                  calibration_max_false_rate=0.0, calibration_score_method="confident"),
+                      verbose=0)
     calibration = json.loads((run / "metrics.json").read_text())["calibration"]
     assert calibration["max_false_rate"] == 0.0
     assert calibration["false"] in (None, 0)
-    assert read_spec(run / "best.keras").score == "confident"  # the threshold's score method travels with it
+    assert read_spec(run / "best.keras").score_method == "confident"  # the threshold's score method travels with it
 
 
 def _run_dirs(out: Path) -> list[Path]:
@@ -330,7 +331,7 @@ def test_bad_config_values_all_reported_at_load_and_no_run_folder(tmp_path, caps
     ("monitor: val_miou", "monitor: 'val_miou' is not a score this run reports"),
     ("mixed_precision: maybe", "mixed_precision: expected one of 'auto' or true or false"),
     ("calibration_max_false_rate: 1.5", "calibration_max_false_rate: must be a share in [0, 1] or null"),
-    ("calibration_score: area", "calibration_score: expected one of 'fit', 'confident'"),
+    ("calibration_score_method: area", "calibration_score_method: expected one of 'fit', 'confident'"),
 ])
 def test_each_bad_value_is_named(tmp_path, line, message):
     cfg = _write(tmp_path / "c.yaml", line + "\n")

@@ -57,7 +57,7 @@ def main(argv=None) -> int:
             (small, placement), = predictor.model_outputs([data.read_image(photo_path)])
             truth = data.read_mask(mask_path) > 0
             for k in rules:
-                scores[k].append(predictor.extract_from(small, placement, min_score=0.0, score=k).score)
+                scores[k].append(predictor.extract_from(small, placement, min_score=0.0, score_method=k).score)
             found = predictor.extract_from(small, placement, min_score=0.0)
             iou.append(metrics.mask_iou(truth, found.mask if found.corners is not None else np.zeros_like(truth)))
             has.append(bool(truth.any()))
