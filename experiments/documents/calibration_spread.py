@@ -4,8 +4,9 @@ The landscape procedure's seeds calibrated min_score (1% cap on false documents,
 --max-false-rate 0.01`) at 0.588, 0.653 and 0.760 on 449 empty photos, and their false documents on 400
 empty scenes ran from 3 to 13. This separates the calibration's own sampling spread from the networks':
 with one model (default: the shipped `document` preset), it scores the validation photos of the landscape
-split plus a pool of empty synthetic scenes (seed 108, `--landscape 0.3`, nothing trained or calibrated
-on them), then calibrates on bootstrap resamples of N empty photos (with the validation documents) and
+split plus a pool of empty synthetic scenes (`--landscape 0.3`; seed 108 by default, on which nothing was
+trained or calibrated until the `document` preset's "confident" min_score was calibrated on it: for that
+preset use `--pool-seed 109`), then calibrates on bootstrap resamples of N empty photos (with the validation documents) and
 reports the spread of min_score and of the share of the whole pool at or above it. Synthetic data only;
 nothing is chosen here.
 
@@ -24,7 +25,8 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="document")
     ap.add_argument("--val", default="data/synth_land/val.txt", help="validation pairs (landscape.sh's split)")
-    ap.add_argument("--pool", type=int, default=2000, help="empty scenes in the pool (seed 108)")
+    ap.add_argument("--pool", type=int, default=2000, help="empty scenes in the pool")
+    ap.add_argument("--pool-seed", type=int, default=108, help="the pool's generator seed")
     ap.add_argument("--sizes", type=int, nargs="+", default=[449, 2049], help="empty photos per calibration")
     ap.add_argument("--resamples", type=int, default=300)
     ap.add_argument("--cap", type=float, default=0.01)
@@ -36,9 +38,9 @@ def main(argv=None) -> int:
     from fcnlib.evaluate import choose_min_score, extraction_scores
     from fcnlib.predict import Predictor
 
-    pool_dir = Path(args.work) / f"empty_s108_n{args.pool}"
+    pool_dir = Path(args.work) / f"empty_s{args.pool_seed}_n{args.pool}"
     if not (pool_dir / "pairs.txt").exists():
-        synth.generate(pool_dir, n=args.pool, seed=108, negatives=1.0, landscape=0.3, progress=False)
+        synth.generate(pool_dir, n=args.pool, seed=args.pool_seed, negatives=1.0, landscape=0.3, progress=False)
     predictor = Predictor.load(args.preset)
     t = time.perf_counter()
     val_scores, val_has = (np.array(v) for v in extraction_scores(predictor, data.read_pairs(args.val)))
@@ -48,10 +50,11 @@ def main(argv=None) -> int:
     empties = np.concatenate([val_scores[~val_has], pool_scores])
     rng = np.random.default_rng(0)
     lines = [f"## How far the calibrated min_score moves with the number of empty photos, {time.strftime('%Y-%m-%d')}", "",
-             f"`python experiments/documents/calibration_spread.py --preset {args.preset} --pool {args.pool} --sizes "
+             f"`python experiments/documents/calibration_spread.py --preset {args.preset} --pool {args.pool} --pool-seed {args.pool_seed} --sizes "
              f"{' '.join(map(str, args.sizes))}`: one model (`{args.preset}`), its extraction scores on the {len(docs)} "
              f"documents of `{args.val}` and on {len(empties)} empty photos (that split's {int((~val_has).sum())} and "
-             f"{args.pool} synthetic scenes, seed 108, `--landscape 0.3`). Each row calibrates "
+             f"{args.pool} synthetic scenes, seed {args.pool_seed}, `--landscape 0.3`), scored by the model's score method "
+             f"(`{predictor.spec.score_method}`). Each row calibrates "
              f"(`evaluate.choose_min_score`, cap {args.cap:.0%}) on {args.resamples} bootstrap resamples of N empty photos "
              "with all the documents; \"pool at or above\" is the share of all the empty photos the resample's "
              "min_score lets through. Synthetic data only; nothing was chosen with it.", "",
