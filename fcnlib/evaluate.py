@@ -45,6 +45,7 @@ from fcnlib import data, metrics, postprocess, viz
 from fcnlib.fileio import atomic_write_text
 from fcnlib.labels import DatasetInfo, check_ignore_index, num_labels
 from fcnlib.predict import Predictor, class_map
+from fcnlib.spec import check_score_method
 
 BF_TOLERANCE = 2
 
@@ -376,16 +377,10 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
     must keep the one they have). `score_method`: the score method to calibrate (`fcnlib.spec.SCORE_METHODS`;
     default the model's own); the threshold is valid for that method only."""
     _check_max_false_rate(max_false_rate)  # before the work, not after it
-    _check_score_method(score_method)
+    if score_method is not None:
+        check_score_method(score_method)
     scores, has = extraction_scores(predictor, pairs, mask_values, batch_size, score_method=score_method)
     return choose_min_score(scores, has, max_false_rate)
-
-
-def _check_score_method(score_method) -> None:
-    from fcnlib.spec import SCORE_METHODS
-
-    if score_method is not None and score_method not in SCORE_METHODS:
-        raise ValueError(f"score method {score_method!r}: expected one of {SCORE_METHODS}")
 
 
 def extraction_scores(predictor: Predictor, pairs, mask_values=None, batch_size: int = 8,
@@ -393,7 +388,8 @@ def extraction_scores(predictor: Predictor, pairs, mask_values=None, batch_size:
     """(extraction score, whether the mask holds the object) of every pair, as `calibrate_min_score`
     measures them: the score with no threshold (`extract_from(..., min_score=0.0)`), by the score
     method `score_method` (default the model's own)."""
-    _check_score_method(score_method)
+    if score_method is not None:
+        check_score_method(score_method)
     pairs = data.read_pairs(pairs) if not isinstance(pairs, list) else pairs
     scores, has = [], []
     for start in range(0, len(pairs), batch_size):

@@ -43,7 +43,7 @@ import skimage  # submodules load lazily on first use (skimage.measure, ...), ke
 
 from fcnlib.data import ReducedPhoto, polygon_mask
 from fcnlib.geometry import homography, is_convex, polygon_area, simplify_polyline
-from fcnlib.spec import SCORE_METHODS
+from fcnlib.spec import check_score_method
 
 __all__ = [
     "Extraction",
@@ -443,8 +443,7 @@ def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: flo
     >>> found.corners is not None, round(found.score, 2)
     (True, 1.0)
     """
-    if score_method not in SCORE_METHODS:
-        raise ValueError(f"score method {score_method!r}: expected one of {SCORE_METHODS}")
+    check_score_method(score_method)
     p = receipt_probability(prob)
     region = largest_region(p > threshold)
     corners = fit_quad(region, min_area=min_area, prob=p, threshold=threshold)

@@ -35,6 +35,12 @@ RESIZE_POLICIES = ("stretch", "pad")
 # quad times the IoU between the quad and the region; "confident", the share of the quad's pixels where
 # the probability exceeds `fcnlib.postprocess.CONFIDENT_PROBABILITY`. Files that name none used "fit".
 SCORE_METHODS = ("fit", "confident")
+
+
+def check_score_method(name) -> None:
+    """A clear error for a score method that is not one of SCORE_METHODS."""
+    if name not in SCORE_METHODS:
+        raise ValueError(f"score method {name!r}: expected one of {SCORE_METHODS}")
 SEGMENTER_CLASS = "Segmenter"
 SEGMENTER_PACKAGE = "fcnlib"
 
@@ -184,8 +190,7 @@ class SegmenterSpec:
             if not 0.0 <= float(self.min_score) <= 1.0:
                 raise ValueError(f"min_score must be in [0, 1], got {self.min_score!r}")
             object.__setattr__(self, "min_score", float(self.min_score))
-        if self.score_method not in SCORE_METHODS:
-            raise ValueError(f"score method {self.score_method!r}: expected one of {SCORE_METHODS}")
+        check_score_method(self.score_method)
 
     def get_config(self) -> dict:
         return {"preprocessor": self.preprocessor.get_config(), "num_classes": int(self.num_classes),
