@@ -428,7 +428,8 @@ def bench_coldstart(folder: Path, quiet: bool = False, runs: int = 5, tf_runs: i
             raise RuntimeError(f"{' '.join(map(str, args))} failed: {res.stderr[-2000:]}")
         return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system), res.stdout
 
-    extract = [sys.executable, "-m", "fcnlib.cli", "extract", str(photo), "--model", "receipt", "-o", str(tmp / "out")]
+    # the command as a user types it: the default preset, no --model
+    extract = [sys.executable, "-m", "fcnlib.cli", "extract", str(photo), "-o", str(tmp / "out")]
     floor = [sys.executable, "-c", "import numpy"]
     # the same command in a process that imports TensorFlow first, as every fcnlib command did before
     # the LiteRT path: the start-up this benchmark is about, measured under the same load
