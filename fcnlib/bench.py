@@ -451,12 +451,14 @@ def bench_coldstart(folder: Path, quiet: bool = False, runs: int = 5, tf_runs: i
                "coldstart_runs": runs, "coldstart_python_numpy_s_median": float(np.median(floors)),
                "coldstart_with_tensorflow_s_median": float(np.median(tf_walls)) if tf_walls else None,
                "coldstart_imports": imported, "coldstart_found": found,
+               "coldstart_command": "fcn " + " ".join(["extract", photo.name, *extract[5:-1], "DIR"]),
                "coldstart_load_average": [round(v, 2) for v in os.getloadavg()]}
     _say(quiet, f"fcn extract, one 600x800 photo, fresh process: median {figures['coldstart_s_median']:.2f} s wall "
                 f"(min {figures['coldstart_s_min']:.2f}, max {figures['coldstart_s_max']:.2f}, {runs} runs; "
                 f"target <= 1.5 s), CPU {figures['coldstart_cpu_s_median']:.2f} s; python -c 'import numpy' "
-                f"{figures['coldstart_python_numpy_s_median']:.2f} s; with TensorFlow imported first "
-                f"{figures['coldstart_with_tensorflow_s_median']:.2f} s ({tf_runs} runs); imported {imported or 'neither TensorFlow nor Keras'}; "
+                f"{figures['coldstart_python_numpy_s_median']:.2f} s; "
+                + (f"with TensorFlow imported first {figures['coldstart_with_tensorflow_s_median']:.2f} s ({tf_runs} runs); "
+                   if tf_walls else "") + f"imported {imported or 'neither TensorFlow nor Keras'}; "
                 f"load average {figures['coldstart_load_average']}")
     return figures
 
