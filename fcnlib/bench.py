@@ -421,7 +421,7 @@ def bench_coldstart(folder: Path, quiet: bool = False, runs: int = 5, tf_runs: i
     def timed(args) -> tuple[float, float, str]:
         before = os.times()
         start = time.perf_counter()
-        res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600)
+        res = subprocess.run(args, capture_output=True, text=True, env=env, timeout=600, cwd=tmp)
         wall = time.perf_counter() - start
         after = os.times()
         if res.returncode != 0:
@@ -429,7 +429,8 @@ def bench_coldstart(folder: Path, quiet: bool = False, runs: int = 5, tf_runs: i
         return wall, (after.children_user - before.children_user) + (after.children_system - before.children_system), res.stdout
 
     # the command as a user types it: the default preset, no --model
-    extract = [sys.executable, "-m", "fcnlib.cli", "extract", str(photo), "-o", str(tmp / "out")]
+    typed = ["extract", photo.name, "-o", "out"]
+    extract = [sys.executable, "-m", "fcnlib.cli", *typed]
     floor = [sys.executable, "-c", "import numpy"]
     # the same command in a process that imports TensorFlow first, as every fcnlib command did before
     # the LiteRT path: the start-up this benchmark is about, measured under the same load
@@ -451,7 +452,7 @@ def bench_coldstart(folder: Path, quiet: bool = False, runs: int = 5, tf_runs: i
                "coldstart_runs": runs, "coldstart_python_numpy_s_median": float(np.median(floors)),
                "coldstart_with_tensorflow_s_median": float(np.median(tf_walls)) if tf_walls else None,
                "coldstart_imports": imported, "coldstart_found": found,
-               "coldstart_command": "fcn " + " ".join(["extract", photo.name, *extract[5:-1], "DIR"]),
+               "coldstart_command": " ".join(["fcn", *typed]),
                "coldstart_load_average": [round(v, 2) for v in os.getloadavg()]}
     _say(quiet, f"fcn extract, one 600x800 photo, fresh process: median {figures['coldstart_s_median']:.2f} s wall "
                 f"(min {figures['coldstart_s_min']:.2f}, max {figures['coldstart_s_max']:.2f}, {runs} runs; "

@@ -376,9 +376,7 @@ def calibrate_min_score(predictor: Predictor, pairs, mask_values=None, batch_siz
     "cap_met"); min_score None when the set lacks either kind (no threshold can be chosen then: callers
     must keep the one they have). `score_method`: the score method to calibrate (`fcnlib.spec.SCORE_METHODS`;
     default the model's own); the threshold is valid for that method only."""
-    _check_max_false_rate(max_false_rate)  # before the work, not after it
-    if score_method is not None:
-        check_score_method(score_method)
+    _check_max_false_rate(max_false_rate)  # before the work, not after it (extraction_scores checks the method)
     scores, has = extraction_scores(predictor, pairs, mask_values, batch_size, score_method=score_method)
     return choose_min_score(scores, has, max_false_rate)
 

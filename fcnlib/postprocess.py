@@ -451,11 +451,9 @@ def extract(prob, threshold: float = 0.5, min_area: float = 0.01, min_score: flo
     if corners is not None:
         quad = polygon_mask(corners, *region.shape).astype(bool)  # vectorised: cheaper than skimage.draw here
         inside = p[quad]
-        if inside.size == 0:
-            value = 0.0
-        elif score_method == "confident":
+        if inside.size and score_method == "confident":
             value = float(np.count_nonzero(inside > CONFIDENT_PROBABILITY) / inside.size)
-        else:
+        elif inside.size:
             union = np.count_nonzero(quad | region)
             iou = np.count_nonzero(quad & region) / union if union else 0.0
             value = float(np.clip(float(inside.mean()) * iou, 0.0, 1.0))

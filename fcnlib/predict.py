@@ -30,8 +30,10 @@ from fcnlib import data, postprocess, presets, viz
 from fcnlib.labels import num_labels
 from fcnlib.spec import Preprocessor, SegmenterSpec, read_spec
 
-DEFAULT_MODEL = presets.get(presets.DEFAULT_PRESET).path  # the default preset's `.keras` file
-DEFAULT_TFLITE = presets.get(presets.DEFAULT_PRESET).tflite  # its TFLite copy
+# the default preset's `.keras` file and its TFLite copy (named even where the install lacks them: importing
+# this module must not fail, and callers such as notebook 04 check `.exists()`)
+DEFAULT_MODEL = presets.get(presets.DEFAULT_PRESET, must_exist=False).path
+DEFAULT_TFLITE = presets.get(presets.DEFAULT_PRESET, must_exist=False).tflite
 
 
 def load_pretrained() -> "Predictor":

@@ -59,8 +59,9 @@ def is_preset(name) -> bool:
     return isinstance(name, str) and (name in _PRESETS or name in _ALIASES)
 
 
-def get(name: str) -> Preset:
-    """The preset called `name`; a clear error listing the presets when there is none.
+def get(name: str, *, must_exist: bool = True) -> Preset:
+    """The preset called `name`; a clear error listing the presets when there is none, and (unless
+    `must_exist` is False: only its file names are wanted) when its model file is missing.
 
     Example:
 
@@ -74,6 +75,6 @@ def get(name: str) -> Preset:
     if name not in _PRESETS:
         raise ValueError(f"unknown preset {name!r}; presets: {', '.join(list_presets())}")
     preset = _PRESETS[name]
-    if not preset.path.is_file():
+    if must_exist and not preset.path.is_file():
         raise FileNotFoundError(f"{preset.path}: the {name!r} preset's model is missing from this install")
     return preset

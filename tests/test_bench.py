@@ -27,7 +27,7 @@ def test_extract_folder_rss_runs_the_cli_writer_on_a_folder(tmp_path):
 def test_coldstart_times_fcn_extract_as_typed_in_a_fresh_process(tmp_path):
     bench.extract_photos(tmp_path / "photos", (800, 600), 1)
     figures = bench.bench_coldstart(tmp_path / "photos", quiet=True, runs=1, tf_runs=0)
-    assert figures["coldstart_command"] == "fcn extract photo.jpg -o DIR"  # the default preset, no --model
+    assert figures["coldstart_command"] == "fcn extract photo.jpg -o out"  # the default preset, no --model
     assert figures["coldstart_imports"] == []  # the LiteRT path: neither TensorFlow nor Keras
     assert figures["coldstart_s_median"] > 0 and figures["coldstart_with_tensorflow_s_median"] is None
     assert figures["coldstart_found"] is True

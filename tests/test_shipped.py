@@ -114,3 +114,12 @@ def test_shipped_model_on_real_receipts(receipts_dir):
         truth = data.read_corners(receipts_dir / "corners" / f"{p.stem}.txt")
         ious.append(0.0 if f.corners is None else metrics.quad_iou(f.corners, truth, photo.shape[:2]))
     assert np.mean(ious) > 0.9, ious
+
+
+def test_a_missing_preset_file_is_named_but_its_paths_stay_readable(monkeypatch, tmp_path):
+    # importing fcnlib.predict reads the default preset's paths: that must not need the file itself
+    missing = presets.Preset("document", tmp_path / "gone.keras", None, "missing on purpose")
+    monkeypatch.setitem(presets._PRESETS, "document", missing)
+    with pytest.raises(FileNotFoundError, match="gone.keras: the 'document' preset's model is missing"):
+        presets.get("document")
+    assert presets.get("document", must_exist=False).path == tmp_path / "gone.keras"
