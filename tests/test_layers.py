@@ -1,6 +1,7 @@
 """Tests of fcnlib.models.layers: max pooling with argmax and max-unpooling against a classic numpy
 version (flat argmax indices), odd sizes, ties, None shapes, gradients; padding/cropping; LRN; the
-sub-pixel transposed convolution against Keras's Conv2DTranspose; encoder input preprocessing."""
+sub-pixel transposed convolution against Keras's Conv2DTranspose; bilinear upsampling at sizes unknown when
+traced against Keras's UpSampling2D; encoder input preprocessing."""
 from __future__ import annotations
 
 import numpy as np
@@ -9,6 +10,7 @@ import keras
 import tensorflow as tf
 
 from fcnlib.models.layers import (
+    AnySizeUpSampling2D,
     BilinearUpsampling,
     Crop,
     ImagePreprocessing,
@@ -141,7 +143,8 @@ def test_bilinear_initializer_interpolates():
 
 def test_layer_configs_round_trip():
     for layer in [PadToMultiple(8, value=1.5), LocalResponseNormalization(3, 1e-3, 0.5, 1.0),
-                  ImagePreprocessing("caffe"), SubPixelConv2DTranspose(3, 8, strides=4, padding="same")]:
+                  ImagePreprocessing("caffe"), SubPixelConv2DTranspose(3, 8, strides=4, padding="same"),
+                  AnySizeUpSampling2D((3, 2), interpolation="bilinear")]:
         run_serialization_test(layer)
 
 
@@ -184,3 +187,19 @@ def test_subpixel_layer_loads_weights_saved_from_keras_conv2d_transpose(tmp_path
     new.load_weights(tmp_path / "old.weights.h5")
     x = np.random.default_rng(5).normal(size=(1, 5, 6, 2)).astype("float32")
     np.testing.assert_allclose(np.asarray(new(x)), np.asarray(old(x)), atol=1e-5)
+
+
+@pytest.mark.parametrize("size", [(2, 2), (3, 2), (1, 4)])
+def test_bilinear_upsampling_at_sizes_unknown_when_traced_equals_keras(size):
+    """`predict` traces the model again for each new input size, then with the height and width unknown:
+    there Keras 3.15's own bilinear UpSampling2D raises, and this layer must give what Keras's layer gives
+    on each size eagerly (edge rows, a single row and odd sizes included)."""
+    inputs = keras.Input((None, None, 3))
+    model = keras.Model(inputs, AnySizeUpSampling2D(size, interpolation="bilinear")(inputs))
+    reference = keras.layers.UpSampling2D(size, interpolation="bilinear")
+    rng = np.random.default_rng(0)
+    for shape in [(2, 5, 7, 3), (1, 1, 4, 3), (3, 6, 6, 3), (1, 9, 2, 3)]:
+        x = rng.normal(size=shape).astype("float32")
+        out = model.predict(x, verbose=0)
+        assert out.shape == (shape[0], shape[1] * size[0], shape[2] * size[1], 3)
+        np.testing.assert_allclose(out, np.asarray(reference(x)), atol=2e-6, err_msg=str(shape))

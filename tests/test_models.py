@@ -253,6 +253,16 @@ print("all trained")
 """
 
 
+@pytest.mark.parametrize("name, options", [("unet", {"upsampling": "bilinear"}), ("unet", {"upsampling": "transpose"}),
+                                           ("segnet", {}), ("fcn8s", {})])
+def test_predict_answers_every_input_size_in_one_process(name, options):
+    """A model built for any size answers each new size `predict` gives it: Keras retraces for the
+    second size with the height and width unknown, where Keras 3.15's bilinear UpSampling2D raised."""
+    model = models.build(name, num_classes=2, **{**TINY[name], **options})
+    for shape in [(1, 32, 32, 3), (1, 24, 40, 3), (2, 35, 45, 3)]:
+        assert model.predict(np.zeros(shape, "float32"), verbose=0).shape == shape[:3] + (2,)
+
+
 @pytest.mark.slow
 def test_every_model_trains_one_step_at_odd_photo_sizes():
     """One fit step of every model (tiny widths, binary) on a 2x250x333 batch, in a subprocess: on

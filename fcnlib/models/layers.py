@@ -1,6 +1,6 @@
 """Custom Keras layers shared by the fcnlib architectures, written with ``keras.ops`` only.
 
-Why here: SegNet's max-unpooling, padding any input size to a multiple of the network's stride,
+Why here: SegNet's max-unpooling, bilinear upsampling that runs at any input size, padding any input size to a multiple of the network's stride,
 cropping back, local response normalization and the bilinear kernel initializer of FCN are not in
 Keras. Every layer is backend-agnostic (TensorFlow, JAX, PyTorch), accepts ``None`` spatial sizes,
 is registered as serializable under the ``fcnlib`` package and converts to TFLite (only slicing,
@@ -26,6 +26,7 @@ __all__ = [
     "LocalResponseNormalization",
     "BilinearUpsampling",
     "SubPixelConv2DTranspose",
+    "AnySizeUpSampling2D",
     "ImagePreprocessing",
     "NORMALIZATIONS",
     "check_common",
@@ -252,6 +253,54 @@ class Conv2DTranspose(keras.layers.Conv2DTranspose):
 
 
 SubPixelConv2DTranspose = Conv2DTranspose
+
+
+def _linear_upsample_rows(x, factor: int):
+    """Linear interpolation of an NHWC tensor to `factor` times its height, with half-pixel centres and
+    edge values repeated: what `ops.image.resize(..., "bilinear")` computes along that axis when enlarging.
+    Output row `i * factor + r` samples input row `i + (r + 0.5) / factor - 0.5`. Works when the height is
+    unknown until run time."""
+    if factor == 1:
+        return x
+    above = ops.concatenate([x[:, :1], x[:, :-1]], axis=1)  # row i - 1, the first row repeated
+    below = ops.concatenate([x[:, 1:], x[:, -1:]], axis=1)  # row i + 1, the last row repeated
+    phases = []
+    for r in range(factor):
+        d = (r + 0.5) / factor - 0.5
+        neighbour = above if d < 0 else below
+        phases.append(x * (1.0 - abs(d)) + neighbour * abs(d))
+    b, h, w, c = (ops.shape(x)[i] for i in range(4))
+    return ops.reshape(ops.stack(phases, axis=2), (b, h * factor, w, c))
+
+
+@keras.saving.register_keras_serializable(package="fcnlib")
+class AnySizeUpSampling2D(keras.layers.UpSampling2D):
+    """Keras's ``UpSampling2D`` (same arguments, same output) that also runs bilinear upsampling where
+    the spatial size is unknown when the model is traced.
+
+    Why: from Keras 3.15 on, ``ops.image.resize`` checks ``size[0] <= 0`` in Python, so with the
+    TensorFlow backend ``UpSampling2D(interpolation="bilinear")`` fails (``OperatorNotAllowedInGraphError``)
+    once ``predict``, ``fit`` or ``evaluate`` retrace a model for a second input size: a U-Net built for
+    any size answered only the first size it was given (keras-team/keras PR 22079 added the check).
+    Where the height and width are known (eager calls, JAX, a TFLite export at a fixed size) this layer
+    is Keras's own; where they are not, the same interpolation is written with slicing and
+    elementwise ops, rows then columns (bilinear is separable).
+
+    Example:
+    ```python
+    layer = AnySizeUpSampling2D(2, interpolation="bilinear")
+    layer(np.zeros((1, 5, 7, 3), "float32")).shape  # (1, 10, 14, 3)
+    ```
+    """
+
+    def call(self, inputs):
+        spatial = (1, 2) if self.data_format == "channels_last" else (2, 3)
+        if self.interpolation != "bilinear" or None not in [inputs.shape[a] for a in spatial]:
+            return super().call(inputs)
+        x = inputs if self.data_format == "channels_last" else ops.transpose(inputs, (0, 2, 3, 1))
+        x = _linear_upsample_rows(x, self.size[0])
+        x = ops.transpose(_linear_upsample_rows(ops.transpose(x, (0, 2, 1, 3)), self.size[1]), (0, 2, 1, 3))
+        return x if self.data_format == "channels_last" else ops.transpose(x, (0, 3, 1, 2))
 
 
 @keras.saving.register_keras_serializable(package="fcnlib")

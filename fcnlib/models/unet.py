@@ -18,7 +18,7 @@ from __future__ import annotations
 import keras
 
 from fcnlib.models.encoders import build_encoder, check_encoder_args
-from fcnlib.models.layers import PadToMultiple, check_common, classifier_head, conv_block, freeze_layers
+from fcnlib.models.layers import AnySizeUpSampling2D, PadToMultiple, check_common, classifier_head, conv_block, freeze_layers
 
 UPSAMPLINGS = ("transpose", "bilinear")
 
@@ -111,7 +111,7 @@ class UNet(keras.Model):
             if upsampling == "transpose":
                 x = keras.layers.Conv2DTranspose(width, 2, strides=2, name=f"dec{i + 1}_upconv")(x)
             else:
-                x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"dec{i + 1}_upsample")(x)
+                x = AnySizeUpSampling2D(2, interpolation="bilinear", name=f"dec{i + 1}_upsample")(x)
                 x = conv_block(x, width, kernel_size, normalization, f"dec{i + 1}_up", separable=separable)
             if skips[i] is not None:
                 x = keras.layers.Concatenate(name=f"dec{i + 1}_concat")([skips[i], x])
