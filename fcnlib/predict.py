@@ -76,6 +76,8 @@ class Predictor:
         image_size, resize, class_names, min_score: the description of a bare network (ignored when
             `spec` is given).
         runner: a faster callable for the model at its input size (a `fcnlib.litert.TFLiteRunner`).
+        turned_runner: the same for the input size turned, (W, H), which photos framed the other way get
+            when the preprocessor has `match_orientation` (else the Keras model runs them).
         spec: the full description (`fcnlib.spec.SegmenterSpec`).
         loader: a function returning the Keras model, called on first use of `.model`.
         refine: refine extracted corners on the photo itself (`postprocess.refine_in_photo`); the
@@ -84,7 +86,7 @@ class Predictor:
 
     def __init__(self, model=None, image_size=(256, 256), resize: str = "stretch", class_names=None,
                  min_score: float | None = None, runner=None, *, spec: SegmenterSpec | None = None,
-                 loader: Callable | None = None, refine: bool = False):
+                 loader: Callable | None = None, refine: bool = False, turned_runner=None):
         if spec is None:
             channels = int(model.output_shape[-1]) if model is not None else 1
             spec = SegmenterSpec(Preprocessor(tuple(image_size), resize), channels,
@@ -93,6 +95,7 @@ class Predictor:
         self._model = model
         self._loader = loader
         self.runner = runner
+        self.turned_runner = turned_runner
         self.min_score = spec.min_score
         self.refine = refine  # refine extracted corners on the photo (`postprocess.refine_in_photo`)
 
@@ -144,12 +147,17 @@ class Predictor:
 
         # two interpreter threads: the shipped model is small, more threads cost more than they give
         # (experiments/results/bench_extract.json measures the model stage)
-        runner = TFLiteRunner(preset.tflite, num_threads=min(2, os.cpu_count() or 1))
-        if runner.input_size != spec.preprocessor.image_size:
-            raise ValueError(f"{preset.tflite}: input {runner.input_size} differs from the model's "
-                             f"{spec.preprocessor.image_size}")
+        threads = min(2, os.cpu_count() or 1)
+        runner = TFLiteRunner(preset.tflite, num_threads=threads)
+        turned = None
+        if spec.preprocessor.match_orientation and preset.tflite_turned is not None and preset.tflite_turned.is_file():
+            turned = TFLiteRunner(preset.tflite_turned, num_threads=threads)
+        height, width = spec.preprocessor.image_size
+        for r, size in ((runner, (height, width)), (turned, (width, height))):
+            if r is not None and r.input_size != size:
+                raise ValueError(f"{r.path}: input {r.input_size} differs from the model's {size}")
         # presets refine corners on the photo (chosen on synthetic photos: refine_tuning.md)
-        return cls(spec=spec, runner=runner, loader=loader, refine=True)
+        return cls(spec=spec, runner=runner, loader=loader, refine=True, turned_runner=turned)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "Predictor":
@@ -207,14 +215,29 @@ class Predictor:
 
     # --------------------------------------------------------------------- inference
 
+    def _run(self, batch: np.ndarray) -> np.ndarray:
+        """The network on a prepared batch: the runner made for its input size (a TFLite copy), else the
+        Keras model. A runner that names no `input_size` takes any."""
+        size = tuple(batch.shape[1:3])
+        for runner in (self.runner, self.turned_runner):
+            if runner is not None and tuple(getattr(runner, "input_size", size)) == size:
+                return np.asarray(runner(batch), dtype=np.float32)
+        return np.asarray(self.model.predict_on_batch(batch), dtype=np.float32)
+
     def model_outputs(self, photos: list[np.ndarray], batch_size: int = 8) -> list[tuple[np.ndarray, data.Placement]]:
-        """Probability maps at model size, each with the `Placement` of its photo in the input."""
-        out = []
-        for start in range(0, len(photos), batch_size):
-            batch, placements = self.preprocessor(photos[start:start + batch_size])
-            run = self.runner if self.runner is not None else self.model.predict_on_batch
-            prob = np.asarray(run(batch), dtype=np.float32)
-            out += list(zip(prob, placements))
+        """Probability maps at model size, each with the `Placement` of its photo in the input, in the
+        photos' order. Photos whose input size differs (`Preprocessor.match_orientation`) run in batches
+        of their own size."""
+        out: list = [None] * len(photos)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for i, photo in enumerate(photos):
+            groups.setdefault(self.preprocessor.input_size(np.shape(photo)), []).append(i)
+        for indices in groups.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start:start + batch_size]
+                batch, placements = self.preprocessor([photos[i] for i in chunk])
+                for i, prob, placement in zip(chunk, self._run(batch), placements):
+                    out[i] = (prob, placement)
         return out
 
     def predict(self, photos: list[np.ndarray], batch_size: int = 8) -> list[np.ndarray]:

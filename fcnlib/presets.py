@@ -26,12 +26,15 @@ WEIGHTS = Path(__file__).parent / "weights"
 
 @dataclass(frozen=True)
 class Preset:
-    """A shipped model: its `Segmenter` file, its TFLite copy (or None) and one line on what it is."""
+    """A shipped model: its `Segmenter` file, its TFLite copy (or None), one line on what it is and, for
+    a model whose preprocessor matches the photo's orientation, the TFLite copy at the input size turned
+    (a TFLite model has one input size)."""
 
     name: str
     path: Path
     tflite: Path | None
     description: str
+    tflite_turned: Path | None = None
 
 
 _PRESETS = {

@@ -86,18 +86,23 @@ class Preprocessor:
     `image_size` (H, W) is the network's input size; `resize` is "stretch" (ignore the aspect ratio)
     or "pad" (keep it, pad with zeros, photo centred), as in training. Pixel values 0..255 become
     `pixel * scale + offset` (the default gives [0, 1], what fcnlib's networks are trained on;
-    encoders with their own normalisation carry it inside the network).
+    encoders with their own normalisation carry it inside the network). With `match_orientation`, a
+    photo framed the other way than `image_size` (landscape for a portrait input) goes in at the input
+    size turned, (W, H), so that the network sees it as unsqueezed as the others (`input_size`).
 
     Example:
 
     >>> Preprocessor((192, 144)).get_config()["image_size"]
     [192, 144]
+    >>> Preprocessor((192, 144), match_orientation=True).input_size((600, 800))
+    (144, 192)
     """
 
     image_size: tuple[int, int] = (256, 256)
     resize: str = "stretch"
     scale: float = 1 / 255
     offset: float = 0.0
+    match_orientation: bool = False
 
     def __post_init__(self):
         size = tuple(int(v) for v in self.image_size)
@@ -106,14 +111,25 @@ class Preprocessor:
         object.__setattr__(self, "image_size", size)
         if self.resize not in RESIZE_POLICIES:
             raise ValueError(f"resize policy {self.resize!r}: expected one of {RESIZE_POLICIES}")
+        if not isinstance(self.match_orientation, bool):
+            raise ValueError(f"match_orientation must be True or False, got {self.match_orientation!r}")
+
+    def input_size(self, photo_size) -> tuple[int, int]:
+        """The network input size (H, W) for a photo of `photo_size` (h, w): `image_size`, turned when
+        `match_orientation` is set and the photo is framed the other way (a square one never is)."""
+        height, width = self.image_size
+        h, w = (int(v) for v in photo_size[:2])
+        if self.match_orientation and h != w and height != width and (h > w) != (height > width):
+            return width, height
+        return height, width
 
     def prepare(self, photo: np.ndarray) -> tuple[np.ndarray, Placement]:
         """One photo (uint8 (h, w, 3), or float already in 0..255 / model scale) as a float32 network
-        input of `image_size`, with its `Placement` in that input."""
+        input of `input_size(photo.shape)`, with its `Placement` in that input."""
         arr = np.asarray(photo)
         x = arr[..., None] if arr.ndim == 2 else arr  # made float32 plane by plane, in `_resize_planes`
-        height, width = self.image_size
         h, w = x.shape[:2]
+        height, width = self.input_size((h, w))
         if self.resize == "stretch":
             top, left, nh, nw = 0, 0, height, width
         else:
@@ -130,8 +146,13 @@ class Preprocessor:
         return out, Placement((h, w), (height, width), top, left, nh, nw)
 
     def __call__(self, photos) -> tuple[np.ndarray, list[Placement]]:
-        """A batch (B, H, W, C) float32 of photos and the `Placement` of each."""
+        """A batch (B, H, W, C) float32 of photos and the `Placement` of each. With `match_orientation`
+        the photos must share one input size (`fcnlib.predict.Predictor` groups them)."""
         prepared = [self.prepare(p) for p in photos]
+        sizes = sorted({x.shape[:2] for x, _ in prepared})
+        if len(sizes) > 1:
+            raise ValueError(f"photos framed both ways make inputs of sizes {sizes}: prepare them in groups "
+                             "of one input size (`input_size`)")
         return np.stack([x for x, _ in prepared]), [p for _, p in prepared]
 
     @staticmethod
@@ -146,7 +167,8 @@ class Preprocessor:
 
     def get_config(self) -> dict:
         return {"image_size": list(self.image_size), "resize": self.resize,
-                "scale": float(self.scale), "offset": float(self.offset)}
+                "scale": float(self.scale), "offset": float(self.offset),
+                "match_orientation": self.match_orientation}
 
     @classmethod
     def from_config(cls, config: dict) -> "Preprocessor":

@@ -68,6 +68,9 @@ class DataConfig:
     test: str | None = "data/synth/test.txt"
     image_size: list[int] = field(default_factory=lambda: [256, 256])  # [height, width]
     resize: ResizePolicy = "stretch"
+    # photos framed the other way than image_size (landscape for a portrait size) go in at the size turned,
+    # [width, height], unsqueezed; saved in the model's preprocessor, so prediction does the same
+    match_orientation: bool = False
     augment: bool | dict = True  # true (defaults), false, or AugmentConfig options
     mask_values: list[int] | None = None  # raw mask values mapped to classes 0..n-1, e.g. [0, 255]
     ignore_index: int | None = None  # the void value of the masks (not a class): no loss, no score
@@ -522,7 +525,8 @@ def _datasets(config: TrainConfig, strategy, checked: dict, repeat: bool = False
     d = config.data
     class_weights = resolve_class_weights(config, checked["train"][1])
     common = dict(image_size=tuple(d.image_size), batch_size=config.batch_size,
-                  mask_values=d.mask_values, resize=d.resize, num_classes=config.num_classes)
+                  mask_values=d.mask_values, resize=d.resize, num_classes=config.num_classes,
+                  match_orientation=d.match_orientation)
     if d.ignore_index is not None:
         common["ignore_index"] = d.ignore_index
     train = data.make_dataset(checked["train"][0], augment=d.augment, shuffle=d.shuffle, cache=d.cache,
@@ -961,7 +965,8 @@ def segmenter_description(config: TrainConfig) -> dict:
     labels = num_labels(config.num_classes)
     names = list(config.data.class_names or [])
     palette = getattr(config.data, "palette", None) or getattr(config.data, "colors", None)
-    return {"preprocessor": Preprocessor(tuple(config.data.image_size), config.data.resize),
+    return {"preprocessor": Preprocessor(tuple(config.data.image_size), config.data.resize,
+                                         match_orientation=config.data.match_orientation),
             "class_names": names if len(names) >= labels else None,  # too few: numbered names
             "palette": palette if palette and len(palette) >= labels else None,
             "ignore_index": getattr(config.data, "ignore_index", None)}

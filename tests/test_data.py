@@ -712,3 +712,31 @@ def test_make_dataset_ignore_index_keeps_void_with_weight_zero(tmp_path):
                                           class_weights=[1.0, 1.0, 1.0], augment=aug)))
     values = set(np.unique(m.numpy()).tolist())
     assert values == {1, 11} and w.numpy()[m.numpy() == 11].max() == 0
+
+
+def test_match_orientation_gives_each_photo_its_framing_and_one_size_per_batch(tmp_path):
+    """Photos framed the other way than the input size go in at the size turned (as
+    `Preprocessor(match_orientation=True)` prepares them), every photo once, each batch of one size; when
+    repeating, batches of both sizes are drawn."""
+    from collections import Counter
+
+    from fcnlib import synth
+
+    synth.generate(tmp_path, n=10, seed=3, height=64, width=48, landscape=0.5, progress=False)
+    pairs = data.read_pairs(tmp_path / "pairs.txt")
+    landscape = {p for p, _ in pairs if Image.open(p).width > Image.open(p).height}
+    assert 0 < len(landscape) < len(pairs)
+    seen = Counter()
+    for images, masks in data.make_dataset(pairs, (64, 48), 3, match_orientation=True):
+        assert images.shape[1:3] == masks.shape[1:3]
+        seen[tuple(images.shape[1:3])] += len(images)
+    assert seen == {(64, 48): len(pairs) - len(landscape), (48, 64): len(landscape)}
+    # a landscape photo's input is the photo resized to (48, 64), its mask likewise (nearest)
+    one = sorted(landscape)[0]
+    images, masks = next(iter(data.make_dataset([pair for pair in pairs if pair[0] == one], (64, 48), 1,
+                                                match_orientation=True)))
+    want, _ = data.resize_image(data.read_image(one), (48, 64))
+    assert np.abs(np.asarray(images[0]) - want).mean() < 2 / 255
+    repeated = data.make_dataset(pairs, (64, 48), 2, match_orientation=True, repeat=True, shuffle=True, augment=True)
+    assert {tuple(images.shape[1:3]) for images, _ in repeated.take(12)} == {(64, 48), (48, 64)}
+    assert {tuple(i.shape[1:3]) for i, _ in data.make_dataset(pairs, (64, 48), 3)} == {(64, 48)}  # off by default

@@ -401,3 +401,91 @@ def test_predict_and_extract_agree_when_the_score_is_under_min_score(tmp_path):
     # without a min_score (an uncalibrated or non-binary model) the mask is the model's class map
     raw = Predictor.load(bright_quad_model(tmp_path / "b.keras")).segment(photos[3:])
     assert raw[0].found is None and raw[0].mask.sum() > 500
+
+
+# ----------------------------------------------------------------------------- photos framed both ways
+
+def test_preprocessor_turns_the_input_size_for_photos_framed_the_other_way():
+    from fcnlib.spec import Preprocessor
+
+    pre = Preprocessor((96, 72), match_orientation=True)
+    assert pre.input_size((800, 600)) == (96, 72) and pre.input_size((600, 800)) == (72, 96)
+    assert pre.input_size((500, 500)) == (96, 72)  # a square photo goes in as trained
+    assert Preprocessor((64, 64), match_orientation=True).input_size((600, 800)) == (64, 64)
+    assert Preprocessor((96, 72)).input_size((600, 800)) == (96, 72)  # off unless asked for
+    photo = np.random.default_rng(0).integers(0, 256, (600, 800, 3), dtype=np.uint8)
+    x, place = pre.prepare(photo)
+    assert x.shape == (72, 96, 3) and place.original == (600, 800) and (place.height, place.width) == (72, 96)
+    # the turned input is the photo resized to (72, 96), as the training pipeline makes it
+    want, _ = data.resize_image(photo, (72, 96))
+    assert np.abs(x - want).max() < 1e-4
+    assert Preprocessor.from_config(pre.get_config()) == pre
+    before = {k: v for k, v in Preprocessor((96, 72)).get_config().items() if k != "match_orientation"}
+    assert Preprocessor.from_config(before).match_orientation is False  # files written before keep their way
+    with pytest.raises(ValueError, match="framed both ways"):
+        pre([photo, photo.transpose(1, 0, 2)])
+    with pytest.raises(ValueError, match="match_orientation"):
+        Preprocessor((96, 72), match_orientation="yes")
+
+
+class _SizedRunner:
+    """A stand-in for a TFLite copy of one input size: the red channel as the probability."""
+
+    def __init__(self, size):
+        self.input_size, self.batches = size, []
+
+    def __call__(self, batch):
+        assert tuple(batch.shape[1:3]) == self.input_size
+        self.batches.append(len(batch))
+        return batch[..., :1]
+
+
+def test_predictor_runs_each_framing_at_its_input_size_and_keeps_the_photos_order():
+    from fcnlib import models
+    from fcnlib.spec import Preprocessor, SegmenterSpec
+
+    spec = SegmenterSpec(Preprocessor((96, 72), match_orientation=True), 1)
+    portrait, turned = _SizedRunner((96, 72)), _SizedRunner((72, 96))
+    predictor = Predictor(spec=spec, runner=portrait, turned_runner=turned)
+    rng = np.random.default_rng(0)
+    shapes = [(800, 600, 3), (600, 800, 3), (640, 480, 3), (480, 640, 3), (600, 800, 3)]
+    photos = [rng.integers(0, 256, s, dtype=np.uint8) for s in shapes]
+    outputs = predictor.model_outputs(photos, batch_size=2)
+    for photo, (prob, placement) in zip(photos, outputs):
+        want, _ = spec.preprocessor.prepare(photo)
+        np.testing.assert_array_equal(prob, want[..., :1])
+        assert placement.original == photo.shape[:2]
+    assert portrait.batches == [2] and turned.batches == [2, 1]
+    # without a runner for the turned size, the Keras model answers those photos
+    net = models.build("unet", num_classes=1, base_filters=4, depth=2)
+    keras_only = Predictor(net, spec=spec, runner=_SizedRunner((96, 72)))
+    (prob, _), = keras_only.model_outputs([photos[1]])
+    want, _ = spec.preprocessor.prepare(photos[1])
+    np.testing.assert_allclose(prob, np.asarray(net(want[None]))[0], atol=1e-6)
+
+
+def test_preset_runs_photos_framed_the_other_way_through_its_turned_tflite_copy(tmp_path, monkeypatch):
+    from fcnlib import models, presets
+    from fcnlib.models.export import to_tflite
+    from fcnlib.segmenter import Segmenter
+    from fcnlib.spec import Preprocessor
+
+    net = models.build("unet", num_classes=1, base_filters=4, depth=2, upsampling="bilinear")
+    seg = Segmenter(net, Preprocessor((48, 32), match_orientation=True))
+    seg.save(tmp_path / "m.keras")
+    to_tflite(seg, tmp_path / "m.tflite", input_size=(48, 32))
+    to_tflite(seg, tmp_path / "m_turned.tflite", input_size=(32, 48))
+    monkeypatch.setitem(presets._PRESETS, "tiny", presets.Preset(
+        "tiny", tmp_path / "m.keras", tmp_path / "m.tflite", "test", tmp_path / "m_turned.tflite"))
+    predictor = Predictor.from_preset("tiny")
+    assert predictor.turned_runner is not None and predictor.turned_runner.input_size == (32, 48)
+    photo = np.random.default_rng(0).integers(0, 256, (300, 450, 3), dtype=np.uint8)
+    (prob, _), = predictor.model_outputs([photo])
+    want, _ = seg.preprocessor.prepare(photo)
+    assert prob.shape == (32, 48, 1) and np.abs(prob - np.asarray(seg(want[None]))[0]).max() < 1e-5
+    assert predictor._model is None  # answered by the TFLite copy, Keras never loaded
+    # a turned copy of the wrong size is refused by name
+    monkeypatch.setitem(presets._PRESETS, "tiny", presets.Preset(
+        "tiny", tmp_path / "m.keras", tmp_path / "m.tflite", "test", tmp_path / "m.tflite"))
+    with pytest.raises(ValueError, match=r"m.tflite: input \(48, 32\) differs from the model's \(32, 48\)"):
+        Predictor.from_preset("tiny")

@@ -668,3 +668,24 @@ def test_report_section_prints_and_appends_after_what_was_there(tmp_path, capsys
     assert "## Second" in capsys.readouterr().out
     fileio.report_section(["## Printed only"])
     assert "Printed only" not in target.read_text()
+
+
+def test_match_orientation_trains_on_both_framings_and_the_model_keeps_it(tmp_path):
+    """`data.match_orientation` reaches the pipeline (batches of both sizes in one fit) and the saved
+    Segmenter's preprocessor, so a landscape photo is predicted at the size it was trained at."""
+    import numpy as np
+
+    from fcnlib import data, synth
+    from fcnlib.predict import Predictor
+    from fcnlib.spec import read_spec
+
+    root = tmp_path / "synth"
+    synth.generate(root, n=16, seed=4, height=64, width=48, landscape=0.5, progress=False)
+    data.split_pairs(root / "pairs.txt", val=0.25, test=0.25, seed=0)
+    config = tiny_config(root, tmp_path / "runs", epochs=1, gallery=0)
+    config.data.image_size, config.data.match_orientation = [64, 48], True
+    run = train.train(config, verbose=0)
+    assert read_spec(run / "best.keras").preprocessor.match_orientation is True
+    landscape = np.zeros((48, 64, 3), np.uint8)
+    (prob, placement), = Predictor.load(run / "best.keras").model_outputs([landscape])
+    assert prob.shape[:2] == (48, 64) and placement.original == (48, 64)

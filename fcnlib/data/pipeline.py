@@ -3,6 +3,7 @@
 TensorFlow is imported inside the functions that need it, so `fcnlib.data` loads without it."""
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -208,7 +209,7 @@ def _as_pairs(pairs, root=None) -> list[tuple]:
 def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: bool = False,
                  cache: bool | str = False, repeat: bool = False, mask_values=None, seed: int = 0,
                  resize: str = "stretch", class_weights=None, num_classes: int | None = None,
-                 ignore_index: int | None = None, root=None):
+                 ignore_index: int | None = None, root=None, match_orientation: bool = False):
     """Build the tf.data pipeline of (image, mask[, sample_weight]) batches.
 
     ``pairs``: list of (photo, mask) or a pairs file (re-rooted by ``root``, see :func:`read_pairs`).
@@ -222,6 +223,10 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
     mask value >= num_labels(num_classes) other than ``ignore_index`` stops iteration with an error
     naming the file. Every pair's headers are checked first (DataError naming the file); pixel values
     are checked in the graph, so run :func:`fcnlib.verify.verify` first for errors before training.
+    ``match_orientation``: photos framed the other way than ``image_size`` (landscape for a portrait size)
+    are resized to it turned, (W, H), as `fcnlib.spec.Preprocessor(match_orientation=True)` prepares them;
+    each batch holds one size (drawn from the two groups in proportion when ``repeat``, else one group
+    after the other).
 
     Example:
 
@@ -244,7 +249,6 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         raise DataError(pairs_file or pairs[0][0], problem)
     infos = check_pairs(pairs)
     config = AugmentConfig.coerce(augment)
-    height, width = int(image_size[0]), int(image_size[1])
     lut = tf.constant(mask_value_table(mask_values, ignore_index)) if mask_values is not None else None
     if num_classes is not None:
         limit = num_labels(num_classes)
@@ -275,7 +279,7 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
     def read_photo_pil(path):
         return read_image(path.decode())
 
-    def load(photo, mask, photo_orientation, mask_orientation, via_pil, scale, photo_via_pil):
+    def load(photo, mask, photo_orientation, mask_orientation, via_pil, scale, photo_via_pil, height, width):
         def native_photo():
             raw = tf.io.read_file(photo)
             image = tf.switch_case(scale, [  # index: log2 of the JPEG reduction (see jpeg_scale)
@@ -333,27 +337,46 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
             return image, m
         return image, m, tf.gather(weights, m)
 
-    columns = (
-        [i.photo for i in infos], [i.mask for i in infos],
-        np.array([i.photo_orientation for i in infos], np.int32),
-        np.array([i.mask_orientation for i in infos], np.int32),
-        np.array([i.mask_via_pil for i in infos]),
-        np.array([int(np.log2(jpeg_scale(i, height, width))) if not i.photo_via_pil else 0
-                  for i in infos], np.int32),
-        np.array([i.photo_via_pil for i in infos]),
-    )
-    ds = tf.data.Dataset.from_tensor_slices(columns)
-    autotune = tf.data.AUTOTUNE
-    if cache:
-        ds = ds.map(load, num_parallel_calls=autotune, deterministic=True)
-        ds = ds.cache(cache if isinstance(cache, str) else "")
-        if shuffle:
-            ds = ds.shuffle(min(len(infos), 2048), seed=seed, reshuffle_each_iteration=True)
+    def batches(subset: list, height: int, width: int, cache_suffix: str = ""):
+        columns = (
+            [i.photo for i in subset], [i.mask for i in subset],
+            np.array([i.photo_orientation for i in subset], np.int32),
+            np.array([i.mask_orientation for i in subset], np.int32),
+            np.array([i.mask_via_pil for i in subset]),
+            np.array([int(np.log2(jpeg_scale(i, height, width))) if not i.photo_via_pil else 0
+                      for i in subset], np.int32),
+            np.array([i.photo_via_pil for i in subset]),
+        )
+        read = functools.partial(load, height=height, width=width)
+        ds = tf.data.Dataset.from_tensor_slices(columns)
+        autotune = tf.data.AUTOTUNE
+        if cache:
+            ds = ds.map(read, num_parallel_calls=autotune, deterministic=True)
+            ds = ds.cache(cache + cache_suffix if isinstance(cache, str) else "")
+            if shuffle:
+                ds = ds.shuffle(min(len(subset), 2048), seed=seed, reshuffle_each_iteration=True)
+        else:
+            if shuffle:
+                ds = ds.shuffle(len(subset), seed=seed, reshuffle_each_iteration=True)
+            ds = ds.map(read, num_parallel_calls=autotune, deterministic=True)
+        if repeat:
+            ds = ds.repeat()
+        ds = ds.enumerate().map(finish, num_parallel_calls=autotune, deterministic=True)
+        return ds.batch(batch_size)
+
+    height, width = int(image_size[0]), int(image_size[1])
+    if not match_orientation or height == width:
+        return batches(infos, height, width).prefetch(tf.data.AUTOTUNE)
+    turned = [w != h and (w > h) != (width > height) for w, h in (i.photo_size for i in infos)]
+    groups = [([i for i, t in zip(infos, turned) if t == flag], size)
+              for flag, size in ((False, (height, width)), (True, (width, height)))]
+    parts = [(batches(subset, *size, "" if size == (height, width) else "-turned"), len(subset))
+             for subset, size in groups if subset]
+    if len(parts) == 1:
+        ds = parts[0][0]
+    elif repeat:
+        ds = tf.data.Dataset.sample_from_datasets([d for d, _ in parts], weights=[float(n) for _, n in parts],
+                                                 seed=seed)
     else:
-        if shuffle:
-            ds = ds.shuffle(len(infos), seed=seed, reshuffle_each_iteration=True)
-        ds = ds.map(load, num_parallel_calls=autotune, deterministic=True)
-    if repeat:
-        ds = ds.repeat()
-    ds = ds.enumerate().map(finish, num_parallel_calls=autotune, deterministic=True)
-    return ds.batch(batch_size).prefetch(autotune)
+        ds = parts[0][0].concatenate(parts[1][0])
+    return ds.prefetch(tf.data.AUTOTUNE)
