@@ -22,8 +22,8 @@ case $KIND in
     plateau) W=data/continue; CONFIG=experiments/configs/receipt_documents_continue.yaml; SEED0=170; NAME=cont
              MODELS=(shipped=document) ;;
     native)  W=data/native; CONFIG=experiments/configs/receipt_documents_native.yaml; SEED0=180; NAME=native
-             [ -e data/continue/candidate.keras ] || { echo "data/continue/candidate.keras: run the plateau procedure first" >&2; exit 2; }
-             MODELS=(shipped=document cont=data/continue/candidate.keras) ;;
+             # the shipped file of 11c6a28 by path: the document preset may have moved since
+             MODELS=(shipped=data/continue/start.keras cont=data/continue/candidate.keras) ;;
     *) echo "second_cycle.sh: unknown procedure $KIND (plateau or native)" >&2; exit 2 ;;
 esac
 [ -e data/score-rule/calibration_A.txt ] || { echo "data/score-rule/calibration_A.txt: missing; run score_rule.py first" >&2; exit 2; }
@@ -60,6 +60,7 @@ echo "candidate: $BEST"
     --score-method confident -o $W/candidate.keras
 
 echo "== 4. comparisons"
+[ $KIND = plateau ] || [ -e data/continue/candidate.keras ] || { echo "data/continue/candidate.keras: run the plateau procedure first" >&2; exit 2; }
 for SET in pages pages_landscape receipts receipts_landscape empty; do
     [ -e "$W/rule/$SET/$NAME/metrics.json" ] || \
         $FCN compare "${MODELS[@]}" "$NAME=$W/candidate.keras" "$W/sets/$SET/pairs.txt" -o "$W/rule/$SET"
