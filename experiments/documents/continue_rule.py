@@ -1,5 +1,6 @@
 """The plateau check's ship rule (experiments/results/shipped_model.md, "A second training cycle"), fixed
-before the candidate was trained (`data/continue/RULE.txt`, the same text as in the results): on the
+before the candidate was trained (`data/continue/RULE.txt`, the same text as in the results; run by
+`experiments/documents/second_cycle.sh plateau`): on the
 `metrics.json` files of `fcn compare shipped=document cont=CANDIDATE PAIRS -o OUT/SET`,
   1. the mean over the document sets of the mean IoU is at least +0.005 above the shipped model's;
   2. no document set is more than 0.005 below;

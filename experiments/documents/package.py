@@ -4,8 +4,9 @@
 
 Writes fcnlib/weights/document_unet.keras (the run's network rebuilt from its config with the run's
 weights: no optimizer state; its preprocessing and calibrated min_score kept; class names "background",
-"document") and its float32 TFLite copy, and prints the largest difference between the two and between
-the new file and the run's model on random inputs.
+"document") and its float32 TFLite copy (and, for a model whose preprocessor matches the photo's
+orientation, a second copy at the input size turned), and prints the largest difference between the
+copies and the model, and between the new file and the run's model, on random inputs.
 """
 from __future__ import annotations
 
@@ -38,6 +39,16 @@ def main(argv=None) -> int:
     parity = float(np.abs(TFLiteRunner(preset.tflite)(x) - np.asarray(back.predict(x, verbose=0))).max())
     print(f"{preset.path}: {back.spec}\nmax difference to the run {same:.2e}, TFLite copy {parity:.2e}, "
           f"{back.count_params()} parameters")
+    if back.preprocessor.match_orientation:  # photos framed the other way run at the input size turned
+        if preset.tflite_turned is None:
+            raise SystemExit("the model matches the photo's orientation: name the preset's tflite_turned file")
+        height, width = back.preprocessor.image_size
+        to_tflite(back, preset.tflite_turned, input_size=(width, height))
+        xt = np.ascontiguousarray(x.transpose(0, 2, 1, 3))
+        turned = float(np.abs(TFLiteRunner(preset.tflite_turned)(xt) - np.asarray(back.predict(xt, verbose=0))).max())
+        print(f"{preset.tflite_turned}: TFLite copy at {width}x{height}, max difference {turned:.2e}")
+    elif preset.tflite_turned is not None and preset.tflite_turned.exists():
+        preset.tflite_turned.unlink()  # a copy left from a model that matched the orientation
     return 0
 
 
