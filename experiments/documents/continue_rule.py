@@ -48,11 +48,14 @@ def table(out: Path, documents=DOCUMENT_SETS, empty: str = "empty", shipped: str
     """Markdown: per set, each model's mean IoU, quad IoU, median worst-corner error, missed and false."""
     lines = ["| set | model | mean IoU | IoU >= 0.9 | quad IoU | worst-corner error (median) | missed | false |",
              "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    def fmt(value, digits):
+        return "-" if value is None else f"{value:.{digits}f}"
+
     for s in (*documents, empty):
         for k in (shipped, candidate):
             m = _metrics(out, s, k)
-            lines.append(f"| {s} | {k} | {m['mean_iou']:.4f} | {m.get('share_iou_ge_0_9', float('nan')):.3f} | "
-                         f"{m.get('mean_quad_iou', float('nan')):.4f} | {m.get('median_corner_error', float('nan')):.4f} | "
+            lines.append(f"| {s} | {k} | {fmt(m.get('mean_iou'), 4)} | {fmt(m.get('share_iou_ge_0_9'), 3)} | "
+                         f"{fmt(m.get('mean_quad_iou'), 4)} | {fmt(m.get('median_corner_error'), 4)} | "
                          f"{m.get('missed', '-')} | {m.get('false_receipts', '-')} |")
     return "\n".join(lines)
 
