@@ -60,6 +60,25 @@ def test_each_preset_runs_through_litert_and_its_tflite_copy_agrees(name):
     assert fcnlib.segmenter.Segmenter.from_preset(name).spec == predictor.spec
 
 
+@pytest.mark.parametrize("name", sorted(CLASS_NAMES))
+def test_a_preset_has_a_turned_tflite_copy_exactly_when_it_matches_the_photos_orientation(name):
+    """A model whose preprocessor turns the input size for landscape photos ships a TFLite copy at that
+    size, in step with the Keras model, and runs landscape photos through it; another ships none."""
+    preset, spec = presets.get(name), read_spec(presets.get(name).path)
+    turned = preset.tflite_turned
+    if not spec.preprocessor.match_orientation:
+        assert turned is None or not turned.exists()
+        return
+    assert turned is not None and turned.is_file() and turned.stat().st_size <= 5 * 1024 * 1024
+    predictor = Predictor.load(name)
+    assert predictor.turned_runner is not None and predictor.turned_runner.input_size == (144, 192)
+    photos = [synth.render(synth.photo_rng(124, i), height=600, width=800)[0] for i in range(3)]
+    x, _ = predictor.preprocessor(photos)
+    assert x.shape[1:3] == (144, 192)
+    keras_out = np.asarray(predictor.model.predict(x, verbose=0))
+    assert np.abs(predictor.turned_runner(x) - keras_out).max() < 1e-4
+
+
 def test_predict_and_extract_agree_on_synthetic_photos_without_a_receipt():
     # empty synthetic scenes; the test needs some on which the network marks pixels as paper while the
     # extraction score says "nothing there" (the case where the raw mask and extract would disagree)
