@@ -41,7 +41,8 @@ _PRESETS = {
     "document": Preset(
         "document", WEIGHTS / "document_unet.keras", WEIGHTS / "document_unet.tflite",
         "U-Net that finds one paper document in a phone photo (binary: receipts, letters, forms, book "
-        "pages are all 'document'), trained on synthetic photos only; see experiments/results/shipped_model.md"),
+        "pages are all 'document'), trained on synthetic photos only; see experiments/results/shipped_model.md",
+        WEIGHTS / "document_unet_turned.tflite"),
     "receipt": Preset(
         "receipt", WEIGHTS / "receipt_unet.keras", WEIGHTS / "receipt_unet.tflite",
         "U-Net that finds one receipt in a phone photo (binary), trained on synthetic receipts only; the "
