@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fcnlib.data import Placement
+from fcnlib.data import Placement, oriented_size
 
 RESIZE_POLICIES = ("stretch", "pad")
 # How an extraction's score (the "is the object there" evidence compared with `min_score`) is computed
@@ -41,6 +41,8 @@ def check_score_method(name) -> None:
     """A clear error for a score method that is not one of SCORE_METHODS."""
     if name not in SCORE_METHODS:
         raise ValueError(f"score method {name!r}: expected one of {SCORE_METHODS}")
+
+
 SEGMENTER_CLASS = "Segmenter"
 SEGMENTER_PACKAGE = "fcnlib"
 
@@ -117,11 +119,7 @@ class Preprocessor:
     def input_size(self, photo_size) -> tuple[int, int]:
         """The network input size (H, W) for a photo of `photo_size` (h, w): `image_size`, turned when
         `match_orientation` is set and the photo is framed the other way (a square one never is)."""
-        height, width = self.image_size
-        h, w = (int(v) for v in photo_size[:2])
-        if self.match_orientation and h != w and height != width and (h > w) != (height > width):
-            return width, height
-        return height, width
+        return oriented_size(self.image_size, photo_size) if self.match_orientation else self.image_size
 
     def prepare(self, photo: np.ndarray) -> tuple[np.ndarray, Placement]:
         """One photo (uint8 (h, w, 3), or float already in 0..255 / model scale) as a float32 network

@@ -85,5 +85,6 @@ from fcnlib.data.pipeline import (  # noqa: F401
     jpeg_scale,
     make_dataset,
     missing_files_problem,
+    oriented_size,
     resize_image,
 )

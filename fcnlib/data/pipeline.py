@@ -52,6 +52,17 @@ class Placement:
         return out.reshape(tuple(self.original) + arr.shape[2:])
 
 
+def oriented_size(image_size, photo_size) -> tuple[int, int]:
+    """The input size (H, W) for a photo of `photo_size` (h, w) when inputs follow the photo's framing:
+    `image_size`, turned to (W, H) when the photo is framed the other way (landscape for a portrait size;
+    a square photo or size never is). Shared by the training pipeline and `fcnlib.spec.Preprocessor`."""
+    height, width = (int(v) for v in image_size)
+    h, w = (int(v) for v in photo_size[:2])
+    if h != w and height != width and (h > w) != (height > width):
+        return width, height
+    return height, width
+
+
 def _resize_tf(image, size, policy: str, method: str):
     """Resize a (h, w, C) tensor to ``size`` by ``policy``; returns (resized, (top, left, nh, nw))."""
     import tensorflow as tf
@@ -365,13 +376,12 @@ def make_dataset(pairs, image_size, batch_size: int, *, augment=None, shuffle: b
         return ds.batch(batch_size)
 
     height, width = int(image_size[0]), int(image_size[1])
-    if not match_orientation or height == width:
+    if not match_orientation:
         return batches(infos, height, width).prefetch(tf.data.AUTOTUNE)
-    turned = [w != h and (w > h) != (width > height) for w, h in (i.photo_size for i in infos)]
-    groups = [([i for i, t in zip(infos, turned) if t == flag], size)
-              for flag, size in ((False, (height, width)), (True, (width, height)))]
+    sizes = [oriented_size((height, width), (h, w)) for w, h in (i.photo_size for i in infos)]  # photo_size: (w, h)
     parts = [(batches(subset, *size, "" if size == (height, width) else "-turned"), len(subset))
-             for subset, size in groups if subset]
+             for size in ((height, width), (width, height))
+             if (subset := [i for i, s in zip(infos, sizes) if s == size])]
     if len(parts) == 1:
         ds = parts[0][0]
     elif repeat:

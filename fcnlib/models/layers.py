@@ -1,8 +1,8 @@
 """Custom Keras layers shared by the fcnlib architectures, written with ``keras.ops`` only.
 
-Why here: SegNet's max-unpooling, bilinear upsampling that runs at any input size, padding any input size to a multiple of the network's stride,
-cropping back, local response normalization and the bilinear kernel initializer of FCN are not in
-Keras. Every layer is backend-agnostic (TensorFlow, JAX, PyTorch), accepts ``None`` spatial sizes,
+Why here: SegNet's max-unpooling, bilinear upsampling that runs at any input size, padding any input
+size to a multiple of the network's stride, cropping back, local response normalization and the bilinear
+kernel initializer of FCN are not in Keras. Every layer is backend-agnostic (TensorFlow, JAX, PyTorch), accepts ``None`` spatial sizes,
 is registered as serializable under the ``fcnlib`` package and converts to TFLite (only slicing,
 padding, comparisons, repeat and elementwise ops are used).
 
@@ -278,10 +278,11 @@ class AnySizeUpSampling2D(keras.layers.UpSampling2D):
     """Keras's ``UpSampling2D`` (same arguments, same output) that also runs bilinear upsampling where
     the spatial size is unknown when the model is traced.
 
-    Why: from Keras 3.15 on, ``ops.image.resize`` checks ``size[0] <= 0`` in Python, so with the
-    TensorFlow backend ``UpSampling2D(interpolation="bilinear")`` fails (``OperatorNotAllowedInGraphError``)
-    once ``predict``, ``fit`` or ``evaluate`` retrace a model for a second input size: a U-Net built for
-    any size answered only the first size it was given (keras-team/keras PR 22079 added the check).
+    Why: in Keras 3.15 (the release fcnlib is tested with) ``ops.image.resize`` checks ``size[0] <= 0`` in
+    Python, so with the TensorFlow backend ``UpSampling2D(interpolation="bilinear")`` fails
+    (``OperatorNotAllowedInGraphError``) once ``predict``, ``fit`` or ``evaluate`` retrace a model for a
+    second input size: a U-Net built for any size answered only the first size it was given
+    (keras-team/keras PR 22079 added the check).
     Where the height and width are known (eager calls, JAX, a TFLite export at a fixed size) this layer
     is Keras's own; where they are not, the same interpolation is written with slicing and
     elementwise ops, rows then columns (bilinear is separable).

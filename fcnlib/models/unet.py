@@ -18,7 +18,8 @@ from __future__ import annotations
 import keras
 
 from fcnlib.models.encoders import build_encoder, check_encoder_args
-from fcnlib.models.layers import AnySizeUpSampling2D, PadToMultiple, check_common, classifier_head, conv_block, freeze_layers
+from fcnlib.models.layers import (AnySizeUpSampling2D, PadToMultiple, check_common, classifier_head, conv_block,
+                                  freeze_layers)
 
 UPSAMPLINGS = ("transpose", "bilinear")
 
